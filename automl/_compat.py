@@ -1,0 +1,29 @@
+"""Import shims for the frameworks, kept in one place."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from automl.errors import BackendUnavailableError
+
+
+def import_mxnet() -> ModuleType:
+    """Import ``mxnet`` 1.9.1 under numpy 1.26.
+
+    MXNet 1.9.1 (the last release) runs ``bool = onp.bool`` at import time, and numpy 1.24
+    removed that alias. TensorFlow 2.21 needs numpy >= 1.26, so both frameworks can only share
+    an environment on numpy 1.26.x with the alias restored before MXNet is imported: that is
+    what this does (``np.bool_`` is exactly what the removed alias meant).
+    """
+    import numpy as np
+
+    if not hasattr(np, "bool"):
+        np.bool = np.bool_  # type: ignore[attr-defined]
+    try:
+        import mxnet
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            f"the MXNet backend needs the package 'mxnet' ({exc}); install it with: pip install mxnet==1.9.1 "
+            "'numpy>=1.26,<1.27'"
+        ) from exc
+    return mxnet

@@ -1,0 +1,166 @@
+"""Keras 3 (TensorFlow) compiler of ``ModelSpec``."""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from automl.backends.base import BaseBackend, EpochCallback, FitResult
+from automl.errors import BackendUnavailableError, TrialFailed
+from automl.spec import LEAKY_RELU_SLOPE, Layer, ModelSpec
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the console
+
+try:
+    import keras
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise BackendUnavailableError(
+        f"the Keras backend needs TensorFlow and Keras 3 ({exc}); install them with: pip install 'tensorflow>=2.16'"
+    ) from exc
+
+
+class _EpochHook(keras.callbacks.Callback):
+    """Forwards each epoch's logs to an ``EpochCallback`` and stops on NaN or on request."""
+
+    def __init__(self, on_epoch: EpochCallback | None) -> None:
+        super().__init__()
+        self.on_epoch, self.stopped, self.diverged = on_epoch, False, False
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float] | None = None) -> None:
+        logs = {k: float(v) for k, v in (logs or {}).items()}
+        if not math.isfinite(logs.get("loss", 0.0)):
+            self.diverged = self.model.stop_training = True
+        elif self.on_epoch is not None and self.on_epoch(epoch, logs):
+            self.stopped = self.model.stop_training = True
+
+
+class KerasBackend(BaseBackend):
+    """Builds functional Keras models; trains with ``fit`` and early stopping on val_loss."""
+
+    name = "keras"
+
+    def build(self, spec: ModelSpec) -> Any:
+        regularizer = keras.regularizers.L2(spec.l2) if spec.l2 > 0 else None
+        inputs = keras.Input(shape=spec.input_shape)
+        x = inputs
+        for layer in spec.layers:
+            x = self._layer(layer, regularizer)(x)
+        if spec.objective == "classification":
+            outputs = keras.layers.Dense(spec.n_outputs, activation="softmax", kernel_regularizer=regularizer)(x)
+            loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+        else:
+            outputs = keras.layers.Dense(1, kernel_regularizer=regularizer)(x)
+            loss, metrics = "mse", ["mae"]
+        model = keras.Model(inputs, outputs)
+        model.compile(optimizer=self._optimizer(spec), loss=loss, metrics=metrics)
+        return model
+
+    @staticmethod
+    def _layer(layer: Layer, regularizer: Any) -> Any:
+        p = layer.params
+        if layer.kind == "dense":
+            return keras.layers.Dense(p["units"], kernel_regularizer=regularizer)
+        if layer.kind == "conv2d":
+            return keras.layers.Conv2D(p["filters"], p["kernel_size"], padding="same", kernel_regularizer=regularizer)
+        if layer.kind == "pool2d":
+            pool = keras.layers.MaxPooling2D if p["mode"] == "max" else keras.layers.AveragePooling2D
+            return pool(pool_size=p["size"])
+        if layer.kind == "global_pool2d":
+            return keras.layers.GlobalMaxPooling2D() if p["mode"] == "max" else keras.layers.GlobalAveragePooling2D()
+        if layer.kind == "flatten":
+            return keras.layers.Flatten()
+        if layer.kind == "dropout":
+            return keras.layers.Dropout(p["rate"])
+        if layer.kind == "batch_norm":
+            return keras.layers.BatchNormalization()
+        if layer.kind == "activation":
+            if p["name"] == "leaky_relu":
+                return keras.layers.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE)
+            return keras.layers.Activation(p["name"])
+        raise ValueError(f"the Keras backend cannot build layer kind {layer.kind!r}")
+
+    @staticmethod
+    def _optimizer(spec: ModelSpec) -> Any:
+        o, lr = spec.optimizer.params, spec.optimizer.learning_rate
+        name = spec.optimizer.name
+        if name == "sgd":
+            return keras.optimizers.SGD(lr, momentum=o.get("momentum", 0.0), nesterov=bool(o.get("nesterov", False)))
+        if name == "adagrad":
+            return keras.optimizers.Adagrad(lr, initial_accumulator_value=o.get("initial_accumulator_value", 0.1))
+        if name == "rmsprop":
+            return keras.optimizers.RMSprop(lr, rho=o.get("rho", 0.9), momentum=o.get("momentum", 0.0))
+        betas = {"beta_1": o.get("beta_1", 0.9), "beta_2": o.get("beta_2", 0.999)}
+        if name == "adam":
+            return keras.optimizers.Adam(lr, **betas)
+        if name == "adamw":
+            return keras.optimizers.AdamW(lr, weight_decay=o.get("weight_decay", 0.004), **betas)
+        if name == "nadam":
+            return keras.optimizers.Nadam(lr, **betas)
+        raise ValueError(f"the Keras backend has no optimizer {name!r}")
+
+    def fit(
+        self,
+        model: Any,
+        spec: ModelSpec,
+        X: np.ndarray,
+        y: np.ndarray,
+        *,
+        validation: tuple[np.ndarray, np.ndarray] | None = None,
+        epochs: int | None = None,
+        on_epoch: EpochCallback | None = None,
+    ) -> FitResult:
+        hook = _EpochHook(on_epoch)
+        callbacks: list[Any] = [hook]
+        early = None
+        if validation is not None and spec.early_stopping_patience:
+            early = keras.callbacks.EarlyStopping(
+                monitor="val_loss", patience=spec.early_stopping_patience, restore_best_weights=True
+            )
+            callbacks.append(early)
+        history = model.fit(
+            X,
+            y,
+            batch_size=spec.batch_size,
+            epochs=epochs or spec.epochs,
+            validation_data=validation,
+            callbacks=callbacks,
+            verbose=0,
+        ).history
+        if hook.diverged:
+            raise TrialFailed("the training loss became NaN or infinite (diverged); try a lower learning rate")
+        history = {k: [float(v) for v in values] for k, values in history.items()}
+        n_epochs = len(history.get("loss", []))
+        best = n_epochs
+        if early is not None and early.best_epoch is not None and "val_loss" in history:
+            best = int(np.argmin(history["val_loss"])) + 1
+        return FitResult(history=history, best_epoch=best, stopped_by_callback=hook.stopped)
+
+    def predict(self, model: Any, X: np.ndarray) -> np.ndarray:
+        out = model.predict(X, batch_size=1024, verbose=0)
+        return out if out.shape[-1] > 1 else out.reshape(-1)
+
+    def count_params(self, model: Any) -> int:
+        return int(sum(int(np.prod(w.shape)) for w in model.trainable_weights))
+
+    def save(self, model: Any, spec: ModelSpec, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        model.save(directory / "model.keras")
+
+    def load(self, directory: Path, spec: ModelSpec) -> Any:
+        return keras.models.load_model(directory / "model.keras")
+
+    def seed(self, seed: int) -> None:
+        keras.utils.set_random_seed(seed)
+
+    def release(self) -> None:
+        keras.backend.clear_session()
+
+    def device(self) -> str:
+        import tensorflow as tf
+
+        gpus = tf.config.list_logical_devices("GPU")
+        return "gpu:0" if gpus else "cpu"

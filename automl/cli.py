@@ -1,0 +1,170 @@
+"""The ``automl`` command. Commands are thin: validate, call the library, turn errors into one line.
+
+Heavy imports (TensorFlow, MLflow, Optuna) happen inside the commands so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from automl.errors import AutoMLError
+
+EXIT_USAGE = 2
+
+
+def _friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Print an ``AutoMLError`` as one line and exit 2 (a traceback only with --debug)."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except AutoMLError as exc:
+            if click.get_current_context().find_root().params.get("debug"):
+                raise
+            click.secho(f"error: {exc}", fg="red", err=True)
+            sys.exit(EXIT_USAGE)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--debug", is_flag=True, help="Show full tracebacks for errors.")
+@click.version_option(package_name="automl")
+def cli(debug: bool) -> None:
+    """Hyperparameter search for Keras and MXNet models: YAML spaces, Optuna, k-fold CV, MLflow.
+
+    \b
+    Example:
+      automl search --task image            # built-in digits, default budget (~5 min)
+      automl ui                             # browse the results in MLflow
+    """
+
+
+def _runs_option(f: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--runs-dir",
+        type=click.Path(path_type=Path),
+        default=Path("runs"),
+        show_default=True,
+        help="Folder for the default Optuna and MLflow stores and artifacts.",
+    )(f)
+
+
+@cli.command()
+@click.option(
+    "--task",
+    type=click.Choice(["image", "text", "tabular"]),
+    default="image",
+    show_default=True,
+    help="What kind of data the models learn from.",
+)
+@click.option(
+    "--data",
+    type=str,
+    default=None,
+    help="Your data (for images: an .npz with arrays x and y). Without it the task's built-in data set is used.",
+)
+@click.option("--space", type=str, default=None, help="Search space YAML file or shipped name (default: the task's).")
+@click.option(
+    "--backend",
+    default="keras",
+    show_default=True,
+    help="keras, mxnet, or a comma list (keras,mxnet) to search over the framework too.",
+)
+@click.option("--n-trials", type=int, default=None, help="Total trials of the study (default 30 with --timeout 240).")
+@click.option("--timeout", type=float, default=None, help="Stop starting new trials after this many seconds.")
+@click.option("--n-splits", type=int, default=5, show_default=True, help="Folds of cross-validation.")
+@click.option("--sampler", default="tpe", show_default=True, help="tpe, random, cmaes, gp or qmc.")
+@click.option("--pruner", default="hyperband", show_default=True, help="hyperband, sha, median or none.")
+@click.option("--metric", default=None, help="Metric to optimize (default: accuracy / rmse).")
+@click.option("--study", "study_name", default=None, help="Study name; the same name resumes the study.")
+@click.option("--storage", default=None, help="Optuna storage URL (default: sqlite:///RUNS_DIR/optuna.db).")
+@click.option("--tracking-uri", default=None, help="MLflow tracking URI (default: sqlite:///RUNS_DIR/mlflow.db).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of sampler, folds and weights.")
+@click.option("--no-refit", is_flag=True, help="Skip refitting the best configuration on all the data.")
+@_runs_option
+@_friendly_errors
+def search(**options: Any) -> None:
+    """Run a hyperparameter search with k-fold cross-validation.
+
+    \b
+    Examples:
+      automl search --task image
+      automl search --task image --n-trials 3 --n-splits 3
+      automl search --task image --data my_images.npz --timeout 3600 --study my-study
+    """
+    from automl.config import SearchConfig
+    from automl.search import run_search
+
+    refit = not options.pop("no_refit")
+    config = SearchConfig(refit=refit, **options)
+    result = run_search(config)
+    if not result.leaderboard.empty and (result.leaderboard["state"] == "COMPLETE").any():
+        click.echo(f"best {result.metric}: {result.best_score:.4f} ± {result.best_score_std:.4f}")
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def spaces(ctx: click.Context) -> None:
+    """List the shipped search spaces (or validate a file: automl spaces validate FILE)."""
+    if ctx.invoked_subcommand is None:
+        from automl.spaces import load_space, shipped_spaces
+
+        for name, path in shipped_spaces().items():
+            space = load_space(path)
+            click.echo(f"{name:<10} {space.n_params():>3} params  {space.description}  ({path})")
+
+
+@spaces.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+@_friendly_errors
+def spaces_validate(file: Path) -> None:
+    """Check a search space file; print what is wrong, where, and what is allowed.
+
+    \b
+    Example:
+      automl spaces validate my_space.yaml
+    """
+    from automl.spaces import load_space
+
+    space = load_space(file)
+    click.echo(f"{file}: valid ({space.n_params()} searched parameters)")
+
+
+@cli.command()
+@click.option("--tracking-uri", default=None, help="MLflow store to browse (default: sqlite:///RUNS_DIR/mlflow.db).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=int, default=5000, show_default=True)
+@_runs_option
+def ui(tracking_uri: str | None, host: str, port: int, runs_dir: Path) -> None:
+    """Open the MLflow UI on the search results (bound to 127.0.0.1 by default).
+
+    \b
+    Example:
+      automl ui --port 5001
+    """
+    from automl.tracking import default_tracking_uri
+
+    uri = tracking_uri or default_tracking_uri(runs_dir)
+    click.echo(f"MLflow UI on http://{host}:{port} for {uri} (Ctrl-C stops it)")
+    os.execvp(
+        sys.executable,
+        [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)],
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="automl")
+
+
+if __name__ == "__main__":
+    main()

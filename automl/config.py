@@ -1,0 +1,86 @@
+"""``SearchConfig``: every setting of a search, validated in one place (CLI and API alike)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from automl.backends import BACKENDS
+from automl.data import TASKS
+from automl.errors import ConfigError, unknown
+from automl.storage import PRUNERS, SAMPLERS, redact
+
+DEFAULT_N_TRIALS = 30
+DEFAULT_TIMEOUT = 240.0  # seconds; with no budget given a search ends within about 5 minutes
+
+
+@dataclass
+class SearchConfig:
+    """A search's settings. With neither ``n_trials`` nor ``timeout`` the default budget
+    applies (30 trials or 240 s, whichever comes first). ``n_trials`` is the study's total:
+    resuming a study runs only the trials still missing.
+    """
+
+    task: str = "image"
+    data: Any = None
+    space: str | Path | None = None
+    backend: str | list[str] = "keras"
+    n_trials: int | None = None
+    timeout: float | None = None
+    n_splits: int = 5
+    sampler: str = "tpe"
+    pruner: str = "hyperband"
+    metric: str | None = None
+    storage: str | None = None
+    study_name: str | None = None
+    tracking_uri: str | None = None
+    runs_dir: Path = field(default_factory=lambda: Path("runs"))
+    seed: int = 0
+    refit: bool = True
+
+    def __post_init__(self) -> None:
+        _choice("task", self.task, TASKS)
+        self.backends: list[str] = (
+            [b.strip() for b in self.backend.split(",")] if isinstance(self.backend, str) else list(self.backend)
+        )
+        if not self.backends:
+            raise ConfigError("backend must name at least one of: " + ", ".join(BACKENDS))
+        for name in self.backends:
+            _choice("backend", name, BACKENDS)
+        _choice("sampler", self.sampler, SAMPLERS)
+        _choice("pruner", self.pruner, PRUNERS)
+        if not _is_int(self.n_splits) or self.n_splits < 2:
+            raise ConfigError(f"n_splits must be an int >= 2, got {self.n_splits!r}")
+        if self.n_trials is not None and (not _is_int(self.n_trials) or self.n_trials < 1):
+            raise ConfigError(f"n_trials must be a positive int, got {self.n_trials!r}")
+        if self.timeout is not None and (isinstance(self.timeout, bool) or not self.timeout > 0):
+            raise ConfigError(f"timeout must be a positive number of seconds, got {self.timeout!r}")
+        if not _is_int(self.seed):
+            raise ConfigError(f"seed must be an int, got {self.seed!r}")
+        if self.n_trials is None and self.timeout is None:
+            self.n_trials, self.timeout = DEFAULT_N_TRIALS, DEFAULT_TIMEOUT
+        self.runs_dir = Path(self.runs_dir)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe settings with passwords in URLs hidden (for logs and MLflow)."""
+        data = asdict(self)
+        data["data"] = (
+            "built-in" if self.data is None else str(self.data) if isinstance(self.data, str | Path) else "arrays"
+        )
+        for key in ("storage", "tracking_uri"):
+            if data[key]:
+                data[key] = redact(data[key])
+        data["space"] = str(self.space) if self.space is not None else None
+        data["runs_dir"] = str(self.runs_dir)
+        data["backend"] = ",".join(self.backends)
+        return data
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _choice(name: str, value: Any, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(unknown(name, value, allowed))

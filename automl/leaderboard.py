@@ -1,0 +1,91 @@
+"""The leaderboard of a study: one row per finished trial, best first."""
+
+from __future__ import annotations
+
+import optuna
+import pandas as pd
+from rich.table import Table
+
+from automl.tracking import flatten
+
+KEY_PARAMS = (
+    "architecture.family",
+    "activation",
+    "optimizer.name",
+    "optimizer.learning_rate",
+    "regularization.dropout",
+    "regularization.batch_norm",
+    "training.batch_size",
+)
+
+
+def leaderboard(study: optuna.Study) -> pd.DataFrame:
+    """Finished trials with score ± std, state, backend, duration and key parameters.
+
+    Completed trials come first, best score first; pruned and failed trials follow.
+    """
+    rows = []
+    states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+    for trial in study.get_trials(deepcopy=False, states=states):
+        attrs = trial.user_attrs
+        fold_scores = attrs.get("fold_scores") or []
+        row = {
+            "trial": trial.number,
+            "state": trial.state.name,
+            "score": trial.value if trial.state == optuna.trial.TrialState.COMPLETE else None,
+            "std": attrs.get("score_std") if trial.state == optuna.trial.TrialState.COMPLETE else None,
+            "folds": len(fold_scores),
+            "backend": attrs.get("backend"),
+            "duration_s": attrs.get("duration_s"),
+        }
+        config = flatten(attrs.get("config") or {})
+        row.update({key: config.get(key) for key in KEY_PARAMS})
+        row["fail_reason"] = attrs.get("fail_reason")
+        rows.append(row)
+    columns = ["trial", "state", "score", "std", "folds", "backend", "duration_s", *KEY_PARAMS, "fail_reason"]
+    frame = pd.DataFrame(rows, columns=columns)
+    if frame.empty:
+        return frame
+    ascending = study.direction == optuna.study.StudyDirection.MINIMIZE
+    frame["_complete"] = frame["state"] == "COMPLETE"
+    frame = frame.sort_values(["_complete", "score"], ascending=[False, ascending], na_position="last")
+    return frame.drop(columns="_complete").reset_index(drop=True)
+
+
+def leaderboard_table(frame: pd.DataFrame, metric: str, top: int = 10) -> Table:
+    """A Rich table of the top rows of ``frame``."""
+    table = Table(title=f"Leaderboard (top {min(top, len(frame))} of {len(frame)} trials, {metric})")
+    for column in (
+        "#",
+        "trial",
+        "state",
+        f"{metric} ± std",
+        "backend",
+        "family",
+        "activation",
+        "optimizer",
+        "lr",
+        "dropout",
+        "batch",
+        "time",
+    ):
+        table.add_column(column, justify="right" if column in ("#", "trial", "time") else "left")
+    for rank, values in enumerate(frame.head(top).to_dict("records"), 1):
+        score = "-" if pd.isna(values["score"]) else f"{values['score']:.4f} ± {values['std']:.4f}"
+        lr = values["optimizer.learning_rate"]
+        dropout = values["regularization.dropout"]
+        table.add_row(
+            str(rank),
+            str(values["trial"]),
+            values["state"].lower(),
+            score,
+            str(values["backend"]),
+            str(values["architecture.family"]),
+            str(values["activation"]),
+            str(values["optimizer.name"]),
+            "-" if lr is None or pd.isna(lr) else f"{lr:.2g}",
+            "-" if dropout is None or pd.isna(dropout) else f"{dropout:.2f}",
+            str(values["training.batch_size"]),
+            "-" if pd.isna(values["duration_s"]) else f"{values['duration_s']:.1f}s",
+        )
+    return table

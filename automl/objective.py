@@ -1,0 +1,172 @@
+"""The Optuna objective: sample a configuration, cross-validate it, log it to MLflow."""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import optuna
+
+from automl.architectures import build_spec
+from automl.backends import get_backend
+from automl.cv import CVResult, FoldResult, cross_validate
+from automl.data import Dataset
+from automl.metrics import Metric
+from automl.progress import SearchProgress
+from automl.spaces import SearchSpace
+from automl.tracking import Tracker
+
+BACKEND_PARAM = "backend"
+
+
+def fold_end_step(fold: int, epochs_per_fold: int) -> int:
+    """The pruning step at which fold ``fold``'s running mean is reported."""
+    return (fold + 1) * epochs_per_fold - 1
+
+
+@dataclass
+class Objective:
+    """Callable for ``study.optimize``: one trial = one cross-validated configuration.
+
+    Reports to Optuna's pruner on a fixed step axis (see ``storage.make_pruner``): the
+    validation score of each epoch of the first fold, then the running mean of the fold
+    scores at the end of every fold. Every trial gets its own nested MLflow run, ended
+    with the trial's state whatever happens.
+    """
+
+    space: SearchSpace
+    dataset: Dataset
+    backends: list[str]
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    metric: Metric
+    tracker: Tracker
+    epochs_per_fold: int
+    seed: int
+    progress: SearchProgress
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        start = time.perf_counter()
+        config = self.space.sample(trial)
+        backend_name = (
+            trial.suggest_categorical(BACKEND_PARAM, self.backends) if len(self.backends) > 1 else self.backends[0]
+        )
+        backend = get_backend(backend_name)
+        trial.set_user_attr("config", config)
+        trial.set_user_attr("backend", backend_name)
+        run_id = self.tracker.start_trial(
+            trial.number,
+            {**config, BACKEND_PARAM: backend_name},
+            tags={"automl.backend": backend_name, "automl.device": backend.device()},
+        )
+        trial.set_user_attr("mlflow_run_id", run_id)
+        self.progress.trial_started(trial.number, _summary(config, backend_name))
+        state, cv, reason = "FAIL", CVResult(), ""
+        try:
+            spec = build_spec(
+                config,
+                input_shape=self.dataset.input_shape,
+                n_outputs=self.dataset.n_outputs,
+                objective=self.dataset.objective,
+            )
+            cv = cross_validate(
+                spec,
+                backend,
+                self.dataset.X,
+                self.dataset.y,
+                self.splits,
+                self.metric,
+                seed=self.seed + 1000 * trial.number,
+                on_epoch=self._epoch_hook(trial),
+                on_fold=self._fold_hook(trial, run_id),
+            )
+            trial.set_user_attr("score_std", cv.std)
+            trial.set_user_attr("fold_scores", cv.scores.tolist())
+            trial.set_user_attr("best_epochs", cv.best_epochs)
+            if cv.stopped:
+                state = "PRUNED"
+                raise optuna.TrialPruned(f"pruned after {len(cv.folds)} fold(s)")
+            if not math.isfinite(cv.mean):
+                raise ValueError(f"the cross-validated {self.metric.name} is {cv.mean}")
+            state = "COMPLETE"
+            return cv.mean
+        except optuna.TrialPruned:
+            raise
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            trial.set_user_attr("fail_reason", reason)
+            raise
+        finally:
+            seconds = time.perf_counter() - start
+            trial.set_user_attr("duration_s", seconds)
+            self._finish(trial, run_id, state, cv, reason, seconds)
+            backend.release()
+
+    def _epoch_hook(self, trial: optuna.Trial) -> Any:
+        key = f"val_{self.metric.name}"
+
+        def on_epoch(fold: int, epoch: int, logs: dict[str, float]) -> bool:
+            # Only the first fold reports per epoch; its last step is taken by the fold's end.
+            if fold != 0 or key not in logs or epoch >= self.epochs_per_fold - 1:
+                return False
+            trial.report(logs[key], step=epoch)
+            return trial.should_prune()
+
+        return on_epoch
+
+    def _fold_hook(self, trial: optuna.Trial, run_id: str) -> Any:
+        def on_fold(fold: FoldResult, cv: CVResult) -> bool:
+            self.tracker.log_fold(run_id, fold)
+            self.progress.fold_finished(fold.fold, fold.score, cv.mean)
+            if fold.fit.stopped_by_callback:  # cut short by epoch pruning: not a real fold score
+                return True
+            trial.report(cv.mean, step=fold_end_step(fold.fold, self.epochs_per_fold))
+            return len(cv.folds) < len(self.splits) and trial.should_prune()
+
+        return on_fold
+
+    def _finish(self, trial: optuna.Trial, run_id: str, state: str, cv: CVResult, reason: str, seconds: float) -> None:
+        metrics: dict[str, float] = {"duration_s": seconds, "n_folds": len(cv.folds)}
+        if cv.folds:
+            metrics["score"] = cv.mean
+            metrics["score_std"] = cv.std
+            for name in cv.folds[0].scores:
+                values = [f.scores[name] for f in cv.folds]
+                metrics[f"cv_mean.{name}"] = float(np.mean(values))
+                metrics[f"cv_std.{name}"] = float(np.std(values))
+        tags = {"fail_reason": reason} if reason else {}
+        try:
+            self.tracker.end_trial(run_id, state, metrics, tags)
+        except Exception:  # logging must never turn a finished trial into a lost one
+            traceback.print_exc()
+        best = _best_value(trial.study)
+        if state == "COMPLETE" and (best is None or _better(cv.mean, best, self.metric.direction)):
+            best = cv.mean
+        score = ""
+        if cv.folds:
+            score = f"{self.metric.name} {cv.mean:.4f}" + (f" ± {cv.std:.4f}" if state == "COMPLETE" else "")
+        detail = reason if state == "FAIL" else f"after {len(cv.folds)} fold(s)" if state == "PRUNED" else ""
+        summary = _summary(trial.user_attrs.get("config", {}), trial.user_attrs.get("backend", ""))
+        self.progress.trial_finished(trial.number, state, f"{score}  {detail}  ({seconds:.1f}s)  {summary}", best)
+
+
+def _summary(config: dict[str, Any], backend: str) -> str:
+    arch = config.get("architecture", {}).get("family", "?")
+    optimizer = config.get("optimizer", {})
+    lr = optimizer.get("learning_rate")
+    lr_text = f" lr={lr:.2g}" if isinstance(lr, float) else ""
+    return f"{backend} {arch} {config.get('activation', '')} {optimizer.get('name', '')}{lr_text}".strip()
+
+
+def _best_value(study: optuna.Study) -> float | None:
+    try:
+        return study.best_value
+    except ValueError:  # no completed trial yet
+        return None
+
+
+def _better(value: float, best: float, direction: str) -> bool:
+    return value > best if direction == "maximize" else value < best

@@ -1,0 +1,47 @@
+"""The MLflow pyfunc flavour of a ``FittedModel``: same loading for every backend."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import numpy as np
+
+from automl.model import FittedModel
+
+ARTIFACT_KEY = "automl_model"
+
+
+class AutoMLPyfuncModel(mlflow.pyfunc.PythonModel):
+    """``mlflow.pyfunc.load_model(uri).predict(X)`` returns labels (or values) for ``X``.
+
+    ``X`` is an array in the model's input shape or a DataFrame of flattened features.
+    """
+
+    def load_context(self, context: Any) -> None:
+        self.model = FittedModel.load(Path(context.artifacts[ARTIFACT_KEY]))
+
+    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> np.ndarray:
+        return self.model.predict(model_input)
+
+
+def log_pyfunc_model(fitted: FittedModel, example: np.ndarray, name: str = "model") -> str:
+    """Log ``fitted`` to the active MLflow run as a pyfunc model; return its model URI."""
+    from importlib.metadata import version
+
+    from mlflow.models import infer_signature
+
+    flat = example.reshape(len(example), -1)
+    signature = infer_signature(flat, fitted.predict(example))
+    with tempfile.TemporaryDirectory() as tmp:
+        fitted.save(tmp)
+        info = mlflow.pyfunc.log_model(
+            name=name,
+            python_model=AutoMLPyfuncModel(),
+            artifacts={ARTIFACT_KEY: tmp},
+            signature=signature,
+            pip_requirements=[f"automl=={version('automl')}"],
+        )
+    return info.model_uri

@@ -1,0 +1,207 @@
+"""What a search space may contain: the keys, names and ranges the model builder understands.
+
+``check_space`` walks a parsed space beside this schema, so a misspelt key, an unknown
+activation or optimizer, or an out-of-range value is reported at load time, before any
+training, with the key path and the allowed values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from automl.errors import unknown
+from automl.spec import ACTIVATIONS
+
+if TYPE_CHECKING:
+    from automl.spaces import Node, _Parser
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One of a fixed set of names."""
+
+    values: tuple[Any, ...]
+    what: str = "value"
+
+
+@dataclass(frozen=True)
+class Number:
+    """A number in [low, high]; ``integer`` requires ints."""
+
+    low: float
+    high: float
+    integer: bool = False
+
+
+@dataclass(frozen=True)
+class Tree:
+    """A group of named entries; ``required`` keys must be present."""
+
+    children: dict[str, SchemaNode]
+    required: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Branches:
+    """A categorical whose choices each allow their own conditional parameters."""
+
+    branches: dict[str, Tree]
+    what: str = "choice"
+
+
+@dataclass(frozen=True)
+class Repeated:
+    """A group repeated once per index (``repeat:`` in the YAML)."""
+
+    tree: Tree = field(default_factory=lambda: Tree({}))
+
+
+SchemaNode = Choice | Number | Tree | Branches | Repeated
+
+BOOL = Choice((True, False), "boolean")
+LEARNING_RATE = Number(1e-7, 10.0)
+BETA = Number(0.0, 0.99999)
+
+
+def _optimizer(**params: SchemaNode) -> Tree:
+    return Tree({"learning_rate": LEARNING_RATE, **params})
+
+
+OPTIMIZERS = Branches(
+    {
+        "sgd": _optimizer(),
+        "momentum": _optimizer(momentum=Number(0.0, 0.9999), nesterov=BOOL),
+        "adagrad": _optimizer(initial_accumulator_value=Number(0.0, 10.0)),
+        "rmsprop": _optimizer(rho=BETA, momentum=Number(0.0, 0.9999)),
+        "adam": _optimizer(beta_1=BETA, beta_2=BETA),
+        "adamw": _optimizer(weight_decay=Number(0.0, 1.0), beta_1=BETA, beta_2=BETA),
+        "nadam": _optimizer(beta_1=BETA, beta_2=BETA),
+    },
+    what="optimizer",
+)
+WIDTH = Number(1, 16384, integer=True)
+ARCHITECTURES = Branches(
+    {
+        "mlp": Tree({"n_layers": Number(1, 32, integer=True), "layer": Repeated(Tree({"units": WIDTH}))}),
+        "cnn": Tree(
+            {
+                "n_blocks": Number(1, 16, integer=True),
+                "block": Repeated(
+                    Tree(
+                        {
+                            "filters": WIDTH,
+                            "kernel_size": Number(1, 15, integer=True),
+                            "convs": Number(1, 8, integer=True),
+                        }
+                    )
+                ),
+                "pooling": Choice(("max", "avg", "none"), "pooling"),
+                "head": Choice(("flatten", "global_avg", "global_max"), "head"),
+                "dense_units": Number(0, 16384, integer=True),
+            }
+        ),
+    },
+    what="architecture family",
+)
+SCHEMA = Tree(
+    {
+        "architecture": Tree({"family": ARCHITECTURES}, required=("family",)),
+        "activation": Choice(ACTIVATIONS, "activation"),
+        "optimizer": Tree({"name": OPTIMIZERS}, required=("name",)),
+        "regularization": Tree({"dropout": Number(0.0, 0.95), "l2": Number(0.0, 1.0), "batch_norm": BOOL}),
+        "training": Tree(
+            {
+                "batch_size": Number(1, 1 << 16, integer=True),
+                "epochs": Number(1, 10_000, integer=True),
+                "early_stopping_patience": Number(0, 10_000, integer=True),
+            }
+        ),
+    },
+    required=("architecture", "optimizer"),
+)
+
+
+def check_space(root: Node, parser: _Parser, schema: Tree = SCHEMA) -> None:
+    """Raise ``SearchSpaceError`` where the parsed space asks for something not in ``schema``."""
+    _check(root, schema, "", parser)
+
+
+def _check(node: Node, schema: SchemaNode, path: str, parser: _Parser) -> None:
+    from automl.spaces import Branch, CategoricalParam, Fixed, FloatParam, Group, IntParam, Repeat
+
+    def fail(message: str, at: str = path) -> None:
+        raise parser.error(at, message)
+
+    if isinstance(schema, Tree):
+        if not isinstance(node, Group):
+            fail(f"expected a group with keys {', '.join(schema.children)}, found {_describe(node)}")
+        _check_tree(node.children, schema, path, parser)
+    elif isinstance(schema, Repeated):
+        if not isinstance(node, Repeat):
+            fail(f"expected a repeated group ('repeat: <count key>' plus parameters), found {_describe(node)}")
+        _check_tree(node.group.children, schema.tree, path, parser)
+    elif isinstance(schema, Branches):
+        allowed = list(schema.branches)
+        if isinstance(node, Branch):
+            for choice, group in node.branches.items():
+                at = f"{path}.choices.{choice}"
+                if choice not in schema.branches:
+                    fail(unknown(schema.what, choice, allowed), at)
+                _check_tree(group.children, schema.branches[choice], at, parser)
+        else:
+            for value in _values(node, path, parser):
+                if value not in schema.branches:
+                    fail(unknown(schema.what, value, allowed))
+    elif isinstance(schema, Choice):
+        for value in _values(node, path, parser):
+            if value not in schema.values or isinstance(value, bool) != isinstance(schema.values[0], bool):
+                fail(unknown(schema.what, value, schema.values))
+    elif isinstance(schema, Number):
+        kind = "an integer" if schema.integer else "a number"
+        if isinstance(node, FloatParam) and schema.integer:
+            fail("expected an integer parameter (type: int), found type: float")
+        if isinstance(node, IntParam | FloatParam):
+            values = [node.low, node.high]
+        elif isinstance(node, CategoricalParam | Fixed):
+            values = _values(node, path, parser)
+        else:
+            fail(f"expected {kind}, found {_describe(node)}")
+        for value in values:
+            is_number = isinstance(value, int | float) and not isinstance(value, bool)
+            if not is_number or (schema.integer and not float(value).is_integer()):
+                fail(f"expected {kind} in [{schema.low:g}, {schema.high:g}], found {value!r}")
+            if not schema.low <= value <= schema.high:
+                fail(f"value {value!r} is out of range; allowed: [{schema.low:g}, {schema.high:g}]")
+
+
+def _check_tree(children: dict[str, Node], schema: Tree, path: str, parser: _Parser) -> None:
+    allowed = list(schema.children)
+    for key in schema.required:
+        if key not in children:
+            raise parser.error(path, f"missing required key {key!r}")
+    for key, child in children.items():
+        at = f"{path}.{key}" if path else key
+        if key not in schema.children:
+            raise parser.error(at, unknown("key", key, allowed))
+        _check(child, schema.children[key], at, parser)
+
+
+def _values(node: Node, path: str, parser: _Parser) -> list[Any]:
+    from automl.spaces import CategoricalParam, Fixed
+
+    if isinstance(node, Fixed):
+        return [node.value]
+    if isinstance(node, CategoricalParam):
+        return list(node.choices)
+    raise parser.error(path, f"expected a fixed value or a categorical parameter, found {_describe(node)}")
+
+
+def _describe(node: Node) -> str:
+    from automl.spaces import Fixed, Group
+
+    if isinstance(node, Fixed):
+        return f"the value {node.value!r}"
+    if isinstance(node, Group):
+        return "a group"
+    return f"a {type(node).__name__}"

@@ -1,0 +1,100 @@
+"""``ModelSpec``: a backend-neutral, serialisable description of one model and its training.
+
+Backends (``automl.backends``) compile a ``ModelSpec`` into a framework model. Nothing here
+imports a framework; a spec round-trips through ``to_dict``/``from_dict`` (JSON-safe).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+ACTIVATIONS = ("relu", "elu", "selu", "gelu", "swish", "tanh", "leaky_relu")
+LEAKY_RELU_SLOPE = 0.2  # negative slope of leaky_relu on every backend
+OPTIMIZER_PARAMS: dict[str, tuple[str, ...]] = {
+    "sgd": ("momentum", "nesterov"),
+    "adagrad": ("initial_accumulator_value",),
+    "rmsprop": ("rho", "momentum"),
+    "adam": ("beta_1", "beta_2"),
+    "adamw": ("weight_decay", "beta_1", "beta_2"),
+    "nadam": ("beta_1", "beta_2"),
+}
+LAYER_KINDS = (
+    "flatten",  # {}
+    "dense",  # {units}
+    "conv2d",  # {filters, kernel_size}   (stride 1, 'same' padding)
+    "pool2d",  # {mode: max|avg, size}  (stride = size)
+    "global_pool2d",  # {mode: max|avg}
+    "dropout",  # {rate}
+    "batch_norm",  # {}
+    "activation",  # {name}
+)
+Objective = Literal["classification", "regression"]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One layer: a kind from ``LAYER_KINDS`` and its parameters."""
+
+    kind: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.kind not in LAYER_KINDS:
+            raise ValueError(f"unknown layer kind {self.kind!r}; expected one of {LAYER_KINDS}")
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """An optimizer by name with its learning rate and its own parameters."""
+
+    name: str
+    learning_rate: float
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.name not in OPTIMIZER_PARAMS:
+            raise ValueError(f"unknown optimizer {self.name!r}; expected one of {tuple(OPTIMIZER_PARAMS)}")
+        unknown = set(self.params) - set(OPTIMIZER_PARAMS[self.name])
+        if unknown:
+            raise ValueError(f"optimizer {self.name!r} takes no parameter(s) {sorted(unknown)}")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A whole model: input, layers, output head, optimizer, regularization and training."""
+
+    input_shape: tuple[int, ...]
+    n_outputs: int
+    objective: Objective
+    layers: tuple[Layer, ...]
+    optimizer: OptimizerSpec
+    l2: float = 0.0
+    batch_size: int = 32
+    epochs: int = 10
+    early_stopping_patience: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict; ``ModelSpec.from_dict`` reverses it."""
+        data = asdict(self)
+        data["input_shape"] = list(self.input_shape)
+        data["layers"] = [asdict(layer) for layer in self.layers]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelSpec:
+        data = dict(data)
+        data["input_shape"] = tuple(data["input_shape"])
+        data["layers"] = tuple(Layer(**layer) for layer in data["layers"])
+        data["optimizer"] = OptimizerSpec(**data["optimizer"])
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    def with_training(self, **changes: Any) -> ModelSpec:
+        """A copy with training settings changed (e.g. ``epochs`` for a refit)."""
+        data = self.to_dict()
+        data.update(changes)
+        return ModelSpec.from_dict(data)

@@ -1,0 +1,99 @@
+"""Optuna studies: storage URLs, samplers, pruners, and creating or resuming a study."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import optuna
+from sqlalchemy.engine import make_url
+
+from automl.errors import ConfigError, unknown
+
+SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc")
+PRUNERS = ("hyperband", "sha", "median", "none")
+
+
+def default_storage(runs_dir: Path) -> str:
+    """``sqlite:///<runs_dir>/optuna.db`` as an absolute URL."""
+    return f"sqlite:///{(runs_dir / 'optuna.db').resolve()}"
+
+
+def redact(url: str) -> str:
+    """The URL with any password replaced by ``***`` (safe to print or log)."""
+    try:
+        parsed = make_url(url)
+    except Exception:  # not an SQLAlchemy URL (e.g. a journal file path): nothing to hide
+        return url
+    return parsed.render_as_string(hide_password=True) if parsed.password else url
+
+
+def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
+    """The Optuna sampler called ``name``."""
+    if name == "tpe":
+        # multivariate + group models the conditional branches of our spaces jointly;
+        # constant_liar keeps parallel workers from sampling the same point.
+        return optuna.samplers.TPESampler(
+            seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=8
+        )
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    if name == "qmc":
+        return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+    raise ConfigError(unknown("sampler", name, SAMPLERS))
+
+
+def make_pruner(name: str, *, epochs_per_fold: int, n_splits: int) -> optuna.pruners.BasePruner:
+    """The Optuna pruner called ``name``, with resources measured on our step axis.
+
+    Steps: epoch ``e`` of the first fold is step ``e``; the end of fold ``k`` is step
+    ``(k + 1) * epochs_per_fold - 1``. The step means the same thing in every trial.
+    """
+    max_resource = epochs_per_fold * n_splits
+    min_resource = max(1, epochs_per_fold // 4)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=min_resource, max_resource=max_resource, reduction_factor=3)
+    if name == "sha":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=3)
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=min_resource)
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ConfigError(unknown("pruner", name, PRUNERS))
+
+
+def open_storage(url: str) -> optuna.storages.BaseStorage:
+    """An Optuna storage for ``url``; fails with one clear line when it cannot be reached."""
+    try:
+        if url.startswith(("sqlite:", "postgresql", "mysql")):
+            kwargs: dict[str, Any] = {}
+            if url.startswith("sqlite:"):
+                kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
+            return optuna.storages.RDBStorage(url, **kwargs)
+        return optuna.storages.get_storage(url)
+    except Exception as exc:  # any driver error: unreachable host, bad credentials, missing file
+        raise ConfigError(f"cannot open the Optuna storage {redact(url)}: {str(exc).splitlines()[0]}") from None
+
+
+def open_study(
+    *, name: str, storage: str, direction: str, sampler: optuna.samplers.BaseSampler, pruner: optuna.pruners.BasePruner
+) -> optuna.Study:
+    """Create the study, or load it when it exists (resume)."""
+    study = optuna.create_study(
+        study_name=name,
+        storage=open_storage(storage),
+        direction=direction,
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=True,
+    )
+    if study.direction.name.lower() != direction:
+        raise ConfigError(
+            f"study {name!r} exists and is set to {study.direction.name.lower()}, but the metric asks to {direction}; "
+            "use another --study name"
+        )
+    return study

@@ -1,0 +1,137 @@
+"""MLflow logging: one experiment per study, a parent run per search, a nested run per trial.
+
+Everything goes through ``MlflowClient`` with explicit run ids (no global active run), so
+logging is safe from any process and a trial's run is always ended, whatever its outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from mlflow.entities import Metric, Param, RunTag
+from mlflow.tracking import MlflowClient
+from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+
+from automl.cv import FoldResult
+
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"  # makes the MLflow 3 UI open on the runs table
+MAX_PARAM_LENGTH = 6000
+RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
+
+
+def default_tracking_uri(runs_dir: Path) -> str:
+    """``sqlite:///<runs_dir>/mlflow.db`` as an absolute URI."""
+    return f"sqlite:///{(runs_dir / 'mlflow.db').resolve()}"
+
+
+def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{'a': {'b': 1}, 'c': [{'d': 2}]}`` -> ``{'a.b': 1, 'c.0.d': 2}``."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+            for i, item in enumerate(value):
+                out.update(flatten(item, f"{name}.{i}."))
+        else:
+            out[name] = value
+    return out
+
+
+class Tracker:
+    """Writes a search's runs to one MLflow experiment (created on first use)."""
+
+    def __init__(self, tracking_uri: str, experiment: str, artifact_root: Path | None = None) -> None:
+        self.tracking_uri = tracking_uri
+        self.client = MlflowClient(tracking_uri)
+        existing = self.client.get_experiment_by_name(experiment)
+        if existing is not None:
+            self.experiment_id = existing.experiment_id
+        else:
+            location = None if artifact_root is None else (artifact_root / experiment).resolve().as_uri()
+            self.experiment_id = self.client.create_experiment(
+                experiment, artifact_location=location, tags={EXPERIMENT_KIND_TAG: "custom_model_development"}
+            )
+        self.parent_id: str | None = None
+
+    # ------------------------------------------------------------------ parent run
+    def start_search(self, name: str, params: dict[str, Any], tags: dict[str, str]) -> str:
+        """Open the parent run of a search and log its settings."""
+        run = self.client.create_run(self.experiment_id, run_name=name, tags=tags)
+        self.parent_id = run.info.run_id
+        self._log_params(self.parent_id, params)
+        return self.parent_id
+
+    def end_search(self, status: str = "FINISHED") -> None:
+        if self.parent_id is not None:
+            self.client.set_terminated(self.parent_id, status)
+
+    def log_dict(self, data: Any, artifact_file: str, run_id: str | None = None) -> None:
+        self.client.log_dict(run_id or self.parent_id, data, artifact_file)
+
+    def log_text(self, text: str, artifact_file: str, run_id: str | None = None) -> None:
+        self.client.log_text(run_id or self.parent_id, text, artifact_file)
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        self.client.log_artifact(self.parent_id, str(path), artifact_path)
+
+    def log_metrics(self, metrics: dict[str, float], run_id: str | None = None) -> None:
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            run_id or self.parent_id, metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()]
+        )
+
+    def set_tags(self, tags: dict[str, Any], run_id: str | None = None) -> None:
+        self.client.log_batch(run_id or self.parent_id, tags=[RunTag(k, str(v)) for k, v in tags.items()])
+
+    # ------------------------------------------------------------------ trial runs
+    def start_trial(self, number: int, params: dict[str, Any], tags: dict[str, str]) -> str:
+        """Open the nested run of trial ``number`` under the search's parent run."""
+        run_tags = {
+            MLFLOW_RUN_NAME: f"trial-{number}",
+            "optuna.trial_number": str(number),
+            "automl.host_pid": f"{os.uname().nodename}:{os.getpid()}",
+            **tags,
+        }
+        if self.parent_id is not None:
+            run_tags[MLFLOW_PARENT_RUN_ID] = self.parent_id
+        run = self.client.create_run(self.experiment_id, run_name=f"trial-{number}", tags=run_tags)
+        self._log_params(run.info.run_id, params)
+        return run.info.run_id
+
+    def log_fold(self, run_id: str, fold: FoldResult) -> None:
+        """Per-fold scores (``fold_<k>.<metric>``) and curves (``fold_<k>.<curve>``, step = epoch)."""
+        now = int(time.time() * 1000)
+        metrics = [Metric(f"fold_{fold.fold}.{k}", v, now, 0) for k, v in fold.scores.items()]
+        metrics.append(Metric(f"fold_{fold.fold}.best_epoch", fold.fit.best_epoch, now, 0))
+        metrics.append(Metric(f"fold_{fold.fold}.seconds", fold.seconds, now, 0))
+        metrics.append(Metric("fold_score", fold.score, now, fold.fold))
+        for curve, values in fold.fit.history.items():
+            metrics += [Metric(f"fold_{fold.fold}.{curve}", v, now, epoch) for epoch, v in enumerate(values, 1)]
+        for start in range(0, len(metrics), 900):  # MLflow accepts at most 1000 metrics per batch
+            self.client.log_batch(run_id, metrics=metrics[start : start + 900])
+
+    def end_trial(self, run_id: str, state: str, metrics: dict[str, float], tags: dict[str, Any]) -> None:
+        """Log the trial's outcome and close its run (FINISHED, or FAILED for a failed trial)."""
+        now = int(time.time() * 1000)
+        self.client.log_batch(
+            run_id,
+            metrics=[Metric(k, float(v), now, 0) for k, v in metrics.items()],
+            tags=[RunTag("automl.state", state), *(RunTag(k, str(v)[:5000]) for k, v in tags.items())],
+        )
+        self.client.set_terminated(run_id, RUN_STATUS.get(state, "FAILED"))
+
+    def _log_params(self, run_id: str, params: dict[str, Any]) -> None:
+        items = [Param(k, _param_value(v)) for k, v in flatten(params).items()]
+        for start in range(0, len(items), 90):  # MLflow accepts at most 100 params per batch
+            self.client.log_batch(run_id, params=items[start : start + 90])
+
+
+def _param_value(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text[:MAX_PARAM_LENGTH]

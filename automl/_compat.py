@@ -15,9 +15,14 @@ def import_mxnet() -> ModuleType:
     an environment on numpy 1.26.x with the alias restored before MXNet is imported: that is
     what this does (``np.bool_`` is exactly what the removed alias meant).
     """
+    import warnings
+
     import numpy as np
 
-    if not hasattr(np, "bool"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # numpy 1.26 warns on merely asking for np.bool
+        missing = not hasattr(np, "bool")
+    if missing:
         np.bool = np.bool_  # type: ignore[attr-defined]
     try:
         import mxnet

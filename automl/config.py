@@ -54,7 +54,9 @@ class SearchConfig:
             raise ConfigError(f"n_splits must be an int >= 2, got {self.n_splits!r}")
         if self.n_trials is not None and (not _is_int(self.n_trials) or self.n_trials < 1):
             raise ConfigError(f"n_trials must be a positive int, got {self.n_trials!r}")
-        if self.timeout is not None and (isinstance(self.timeout, bool) or not self.timeout > 0):
+        if self.timeout is not None and (
+            isinstance(self.timeout, bool) or not isinstance(self.timeout, int | float) or not self.timeout > 0
+        ):
             raise ConfigError(f"timeout must be a positive number of seconds, got {self.timeout!r}")
         if not _is_int(self.seed):
             raise ConfigError(f"seed must be an int, got {self.seed!r}")

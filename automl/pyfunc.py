@@ -23,7 +23,8 @@ class AutoMLPyfuncModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         self.model = FittedModel.load(Path(context.artifacts[ARTIFACT_KEY]))
 
-    def predict(self, context: Any, model_input: Any, params: dict[str, Any] | None = None) -> np.ndarray:
+    # No type hints here on purpose: MLflow reads them as an input schema and warns on Any.
+    def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
         return self.model.predict(model_input)
 
 

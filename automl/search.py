@@ -109,7 +109,8 @@ def search(
 
 def run_search(config: SearchConfig, *, verbose: bool = True, console: Console | None = None) -> SearchResult:
     """``search()`` for an already validated ``SearchConfig``."""
-    console = console or Console(stderr=True, quiet=not verbose)
+    console = console or _console(verbose)
+    _quiet_libraries()
     space = load_space(config.space or config.task)
     dataset = load_dataset(config.task, config.data, n_splits=config.n_splits)
     metric = get_metric(config.metric, dataset.objective)
@@ -189,6 +190,13 @@ def run_search(config: SearchConfig, *, verbose: bool = True, console: Console |
         tracker.end_search(status)
 
 
+def _console(verbose: bool) -> Console:
+    console = Console(stderr=True, quiet=not verbose)
+    if not console.is_terminal:  # a log file: wide lines instead of Rich's 80-column default
+        console = Console(stderr=True, quiet=not verbose, width=160)
+    return console
+
+
 def _enqueue_defaults(study: optuna.Study, space: SearchSpace, backends: list[str]) -> None:
     """Start a new study from the space's default configuration (a known-good point)."""
     params = space.defaults()
@@ -207,6 +215,23 @@ def _quiet_optuna() -> Any:
         yield
     finally:
         optuna.logging.set_verbosity(previous)
+
+
+@contextlib.contextmanager
+def _logger_level(name: str, level: int) -> Any:
+    logger = logging.getLogger(name)
+    previous = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
+
+
+def _quiet_libraries() -> None:
+    """Keep the frameworks' informational logging (retracing notes, table creation) off the console."""
+    for name, level in (("tensorflow", logging.ERROR), ("absl", logging.ERROR), ("mlflow", logging.WARNING)):
+        logging.getLogger(name).setLevel(level)
 
 
 def refit_best(study: optuna.Study, dataset: Dataset, seed: int) -> tuple[FittedModel, optuna.trial.FrozenTrial]:
@@ -305,7 +330,7 @@ def _log_model(fitted: FittedModel, dataset: Dataset, tracker: Tracker) -> str:
     from automl.pyfunc import log_pyfunc_model
 
     mlflow.set_tracking_uri(tracker.tracking_uri)
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _logger_level("mlflow", logging.ERROR):
         warnings.simplefilter("ignore")
         with mlflow.start_run(run_id=tracker.parent_id):
             return log_pyfunc_model(fitted, dataset.X[:5])

@@ -151,7 +151,7 @@ def _check(node: Node, schema: SchemaNode, path: str, parser: _Parser) -> None:
                 _check_tree(group.children, schema.branches[choice], at, parser)
         else:
             for value in _values(node, path, parser):
-                if value not in schema.branches:
+                if value not in allowed:  # a list, not the dict: a fixed value may be unhashable
                     fail(unknown(schema.what, value, allowed))
     elif isinstance(schema, Choice):
         for value in _values(node, path, parser):

@@ -77,6 +77,8 @@ class FloatParam(_Param):
 
     @model_validator(mode="after")
     def _check(self) -> FloatParam:
+        if self.log and self.step is not None:  # Optuna's suggest_float rejects any step with log
+            raise ValueError("step and log cannot be combined")
         _check_range(self.low, self.high, self.log, self.step)
         if self.default is not None and not self.low <= self.default <= self.high:
             raise ValueError(f"default {self.default} is outside [{self.low}, {self.high}]")
@@ -263,7 +265,8 @@ class _Parser:
         self.source, self.lines = source, lines
 
     def error(self, path: str, message: str) -> SearchSpaceError:
-        return SearchSpaceError(self.source, path, message, self.lines.get(path))
+        line = self.lines.get(f"parameters.{path}", self.lines.get(path))  # paths are relative to 'parameters'
+        return SearchSpaceError(self.source, path, message, line)
 
     def group(self, data: dict, path: str) -> Group:
         children: dict[str, Node] = {}
@@ -319,7 +322,7 @@ class _Parser:
             return Fixed(value["value"])
         if kind == "categorical" and isinstance(value.get("choices"), dict):
             return self.branch(value, path)
-        if kind not in PARAM_TYPES:
+        if not isinstance(kind, str) or kind not in PARAM_TYPES:
             allowed = [*PARAM_TYPES, "fixed"]
             raise self.error(
                 f"{path}.type",
@@ -338,6 +341,8 @@ class _Parser:
             raise self.error(
                 f"{path}.{sorted(extra)[0]}", "a conditional categorical takes only: type, choices, default"
             )
+        if not value["choices"]:
+            raise self.error(f"{path}.choices", "choices must not be empty")
         branches: dict[str, Group] = {}
         for choice, sub in value["choices"].items():
             choice_path = f"{path}.choices.{choice}"
@@ -355,7 +360,9 @@ class _Parser:
         return Branch(branches, default)
 
     def _pydantic_error(self, exc: ValidationError, path: str, model: type[BaseModel]) -> SearchSpaceError:
-        err = exc.errors()[0]
+        errors = exc.errors()
+        # a misspelt key also leaves its field missing: report the misspelling, with its did-you-mean
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         loc = ".".join(str(p) for p in err["loc"])
         where = f"{path}.{loc}" if loc else path
         if err["type"] == "extra_forbidden":

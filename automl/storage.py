@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -28,16 +30,25 @@ def redact(url: str) -> str:
     return parsed.render_as_string(hide_password=True) if parsed.password else url
 
 
+# Samplers whose Optuna implementation imports an optional package when it first samples.
+_SAMPLER_NEEDS = {"cmaes": "cmaes", "gp": "torch"}
+
+
 def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
     """The Optuna sampler called ``name``."""
     if name == "tpe":
         # multivariate + group models the conditional branches of our spaces jointly;
         # constant_liar keeps parallel workers from sampling the same point.
-        return optuna.samplers.TPESampler(
-            seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=8
-        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(
+                seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=8
+            )
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
+    if name in _SAMPLER_NEEDS and importlib.util.find_spec(_SAMPLER_NEEDS[name]) is None:
+        package = _SAMPLER_NEEDS[name]
+        raise ConfigError(f"the {name!r} sampler needs the {package!r} package (pip install {package}); pick another")
     if name == "cmaes":
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     if name == "gp":
@@ -73,7 +84,9 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             kwargs: dict[str, Any] = {}
             if url.startswith("sqlite:"):
                 kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
-            return optuna.storages.RDBStorage(url, **kwargs)
+            # SQLAlchemy >= 2.1 maps a bare postgresql:// to psycopg 3; the driver we install is psycopg2
+            engine_url = "postgresql+psycopg2://" + url[13:] if url.startswith("postgresql://") else url
+            return optuna.storages.RDBStorage(engine_url, **kwargs)
         return optuna.storages.get_storage(url)
     except Exception as exc:  # any driver error: unreachable host, bad credentials, missing file
         raise ConfigError(f"cannot open the Optuna storage {redact(url)}: {str(exc).splitlines()[0]}") from None

@@ -1,0 +1,82 @@
+"""Metrics by name, with their direction and objective."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from automl.errors import ConfigError
+from automl.metrics import CLASSIFICATION, DEFAULT_METRIC, METRICS, REGRESSION, all_scores, get_metric
+
+PROBA = np.array([[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4], [0.6, 0.3, 0.1]])
+LABELS = np.array([0, 1, 2, 1])
+
+
+def test_defaults_per_objective() -> None:
+    assert get_metric(None, "classification").name == DEFAULT_METRIC["classification"] == "accuracy"
+    assert get_metric(None, "regression").name == DEFAULT_METRIC["regression"] == "rmse"
+
+
+@pytest.mark.parametrize(
+    ("name", "direction", "objective"),
+    [
+        ("accuracy", "maximize", "classification"),
+        ("log_loss", "minimize", "classification"),
+        ("rmse", "minimize", "regression"),
+    ],
+)
+def test_direction_and_objective(name: str, direction: str, objective: str) -> None:
+    metric = get_metric(name, objective)
+    assert (metric.name, metric.direction, metric.objective) == (name, direction, objective)
+    assert METRICS[name] is metric
+
+
+def test_registries_agree() -> None:
+    assert set(METRICS) == set(CLASSIFICATION) | set(REGRESSION)
+    assert all(m.objective == "classification" for m in CLASSIFICATION.values())
+    assert all(m.objective == "regression" for m in REGRESSION.values())
+
+
+def test_unknown_metric_suggests() -> None:
+    with pytest.raises(ConfigError) as info:
+        get_metric("accuray", "classification")
+    message = str(info.value)
+    assert "unknown metric 'accuray'" in message and "allowed: accuracy, log_loss" in message
+    assert "Did you mean 'accuracy'?" in message and "(metrics for classification)" in message
+
+
+def test_metric_of_the_other_objective_is_rejected() -> None:
+    with pytest.raises(ConfigError, match=r"unknown metric 'rmse'; allowed: accuracy, log_loss"):
+        get_metric("rmse", "classification")
+    with pytest.raises(ConfigError, match=r"metrics for regression"):
+        get_metric("accuracy", "regression")
+
+
+def test_accuracy_uses_argmax() -> None:
+    assert get_metric("accuracy", "classification").fn(LABELS, PROBA) == pytest.approx(0.75)
+
+
+def test_log_loss_matches_definition() -> None:
+    expected = -np.mean(np.log(PROBA[np.arange(4), LABELS]))
+    assert get_metric("log_loss", "classification").fn(LABELS, PROBA) == pytest.approx(expected)
+
+
+def test_log_loss_with_a_class_missing_from_the_fold() -> None:
+    y = np.array([0, 1, 0, 1])  # class 2 absent: the probability columns still define the labels
+    value = get_metric("log_loss", "classification").fn(y, PROBA)
+    expected = -np.mean(np.log(PROBA[np.arange(4), y]))
+    assert value == pytest.approx(expected)
+
+
+def test_rmse_with_column_output() -> None:
+    y = np.array([0.0, 1.0, 2.0])
+    out = np.array([[0.0], [1.0], [4.0]])
+    assert get_metric("rmse", "regression").fn(y, out) == pytest.approx(np.sqrt(4 / 3))
+
+
+def test_all_scores() -> None:
+    scores = all_scores(LABELS, PROBA, "classification")
+    assert set(scores) == {"accuracy", "log_loss"}
+    assert all(isinstance(v, float) for v in scores.values())
+    assert scores["accuracy"] == pytest.approx(0.75)
+    assert all_scores(np.array([1.0, 2.0]), np.array([1.0, 2.0]), "regression") == {"rmse": 0.0}

@@ -15,13 +15,24 @@ SPACES = Path(__file__).parent / "spaces"
 
 def automl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "automl.cli", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "COLUMNS": "200"})
+    return subprocess.run(
+        command, cwd=cwd, capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "200"}
+    )
 
 
 def test_search_in_an_empty_folder_leaves_study_runs_and_model(tmp_path: Path) -> None:
-    done = automl("search", "--task", "image", "--n-trials", "2", "--n-splits", "2",
-                  "--space", str(SPACES / "tiny_image.yaml"), cwd=tmp_path)
+    done = automl(
+        "search",
+        "--task",
+        "image",
+        "--n-trials",
+        "2",
+        "--n-splits",
+        "2",
+        "--space",
+        str(SPACES / "tiny_image.yaml"),
+        cwd=tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     output = done.stdout + done.stderr
     assert "Leaderboard" in output and "best accuracy" in output
@@ -43,8 +54,10 @@ def test_spaces_lists_the_shipped_spaces(tmp_path: Path) -> None:
 
 def test_a_bad_space_file_gets_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
-    bad.write_text("parameters:\n  activation: {type: categorical, choices: [relu, rleu]}\n"
-                   "  architecture: {family: mlp}\n  optimizer: {name: adam}\n")
+    bad.write_text(
+        "parameters:\n  activation: {type: categorical, choices: [relu, rleu]}\n"
+        "  architecture: {family: mlp}\n  optimizer: {name: adam}\n"
+    )
     for args in (("spaces", "validate", str(bad)), ("search", "--space", str(bad))):
         done = automl(*args, cwd=tmp_path)
         assert done.returncode == 2

@@ -21,7 +21,12 @@ N_TRIALS = 3
 def first_search(tmp_path_factory: pytest.TempPathFactory) -> automl.SearchResult:
     runs = tmp_path_factory.mktemp("e2e") / "runs"
     return automl.search(
-        task="image", space=SPACES / "tiny_image.yaml", n_trials=N_TRIALS, n_splits=2, runs_dir=runs, seed=0,
+        task="image",
+        space=SPACES / "tiny_image.yaml",
+        n_trials=N_TRIALS,
+        n_splits=2,
+        runs_dir=runs,
+        seed=0,
         verbose=False,
     )
 
@@ -65,8 +70,14 @@ def test_epoch_curves_are_logged_with_epoch_steps(first_search: automl.SearchRes
 def test_parent_run_holds_the_search_artifacts(first_search: automl.SearchResult) -> None:
     client = MlflowClient(first_search.tracking_uri)
     names = {a.path for a in client.list_artifacts(first_search.parent_run_id)}
-    assert {"leaderboard.csv", "optuna_plots.html", "search_config.json", "data_summary.json",
-            "search_space.yaml", "best_config.json"} <= names
+    assert {
+        "leaderboard.csv",
+        "optuna_plots.html",
+        "search_config.json",
+        "data_summary.json",
+        "search_space.yaml",
+        "best_config.json",
+    } <= names
     parent = client.get_run(first_search.parent_run_id)
     assert parent.info.status == "FINISHED"
     assert "best_accuracy" in parent.data.metrics
@@ -93,8 +104,16 @@ def test_result_exposes_best_params_leaderboard_and_model(first_search: automl.S
 
 def test_same_call_resumes_the_study(first_search: automl.SearchResult) -> None:
     runs_dir = first_search.storage.removeprefix("sqlite:///").rsplit("/", 1)[0]
-    again = automl.search(task="image", space=SPACES / "tiny_image.yaml", n_trials=N_TRIALS + 1, n_splits=2,
-                          runs_dir=runs_dir, seed=0, verbose=False, refit=False)
+    again = automl.search(
+        task="image",
+        space=SPACES / "tiny_image.yaml",
+        n_trials=N_TRIALS + 1,
+        n_splits=2,
+        runs_dir=runs_dir,
+        seed=0,
+        verbose=False,
+        refit=False,
+    )
     assert again.study.study_name == first_search.study.study_name
     assert len([t for t in again.study.trials if t.state.is_finished()]) == N_TRIALS + 1
     parents = [r for r in _runs(again) if "mlflow.parentRunId" not in r.data.tags]

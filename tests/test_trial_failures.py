@@ -26,8 +26,17 @@ def test_failed_trials_are_recorded_and_the_study_goes_on(tmp_path: Path) -> Non
     space = tmp_path / "cnn.yaml"
     space.write_text(CNN_ONLY)
     X, y = load_digits(return_X_y=True)  # flat rows: the cnn family cannot build on them
-    result = automl.search(task="image", data=(X[:300].astype(np.float32) / 16, y[:300]), space=space, n_trials=6,
-                           n_splits=2, runs_dir=tmp_path / "runs", sampler="random", verbose=False, refit=False)
+    result = automl.search(
+        task="image",
+        data=(X[:300].astype(np.float32) / 16, y[:300]),
+        space=space,
+        n_trials=6,
+        n_splits=2,
+        runs_dir=tmp_path / "runs",
+        sampler="random",
+        verbose=False,
+        refit=False,
+    )
     states = {t.state for t in result.study.trials}
     assert states == {optuna.trial.TrialState.FAIL, optuna.trial.TrialState.COMPLETE}
     failed = [t for t in result.study.trials if t.state == optuna.trial.TrialState.FAIL]

@@ -153,6 +153,8 @@ def ui(tracking_uri: str | None, host: str, port: int, runs_dir: Path) -> None:
     """
     from automl.tracking import default_tracking_uri
 
+    if tracking_uri is None:
+        runs_dir.mkdir(parents=True, exist_ok=True)  # an empty store is fine: the UI shows no experiment yet
     uri = tracking_uri or default_tracking_uri(runs_dir)
     click.echo(f"MLflow UI on http://{host}:{port} for {uri} (Ctrl-C stops it)")
     os.execvp(

@@ -232,6 +232,7 @@ def _quiet_libraries() -> None:
     """Keep the frameworks' informational logging (retracing notes, table creation) off the console."""
     for name, level in (("tensorflow", logging.ERROR), ("absl", logging.ERROR), ("mlflow", logging.WARNING)):
         logging.getLogger(name).setLevel(level)
+    optuna.logging.set_verbosity(logging.WARNING)  # "A new study created ..." is said by our own lines
 
 
 def refit_best(study: optuna.Study, dataset: Dataset, seed: int) -> tuple[FittedModel, optuna.trial.FrozenTrial]:
@@ -327,10 +328,10 @@ def _finish(
 def _log_model(fitted: FittedModel, dataset: Dataset, tracker: Tracker) -> str:
     import mlflow
 
-    from automl.pyfunc import log_pyfunc_model
-
     mlflow.set_tracking_uri(tracker.tracking_uri)
     with warnings.catch_warnings(), _logger_level("mlflow", logging.ERROR):
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # MLflow's advice on type hints and pickling, not actionable by users
+        from automl.pyfunc import log_pyfunc_model
+
         with mlflow.start_run(run_id=tracker.parent_id):
             return log_pyfunc_model(fitted, dataset.X[:5])

@@ -1,0 +1,45 @@
+"""``automl ui`` serves the MLflow UI on the default store, bound to 127.0.0.1."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_ui_serves_the_default_store_on_localhost(tmp_path: Path) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "automl.cli", "ui", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline, status = time.monotonic() + 90, None
+        while time.monotonic() < deadline and status is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+                    status = response.status
+            except OSError:
+                assert server.poll() is None, "the UI process exited early"
+                time.sleep(1)
+        assert status == 200
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow/experiments/search?max_results=10", timeout=5
+        ) as response:
+            assert b"experiments" in response.read()  # the API answers from runs/mlflow.db
+        assert (tmp_path / "runs" / "mlflow.db").exists()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -111,6 +111,55 @@ def search(**options: Any) -> None:
         click.echo(f"best {result.metric}: {result.best_score:.4f} ± {result.best_score_std:.4f}")
 
 
+@cli.command()
+@click.argument("study", required=False)
+@click.option("--storage", default=None, help="Optuna storage URL (default: sqlite:///RUNS_DIR/optuna.db).")
+@click.option("--top", type=int, default=10, show_default=True, help="Rows of the leaderboard to show.")
+@_runs_option
+@_friendly_errors
+def show(study: str | None, storage: str | None, top: int, runs_dir: Path) -> None:
+    """Show a study's leaderboard and best configuration (without STUDY: list the studies).
+
+    \b
+    Examples:
+      automl show
+      automl show image-digits-keras --top 20
+    """
+    import json
+
+    import optuna
+    from rich.console import Console
+
+    from automl.errors import ConfigError
+    from automl.leaderboard import leaderboard, leaderboard_table
+    from automl.storage import default_storage, open_storage, redact
+
+    url = storage or default_storage(runs_dir)
+    if storage is None and not (runs_dir / "optuna.db").exists():
+        raise ConfigError(f"no study store at {runs_dir / 'optuna.db'}; run 'automl search' first or pass --storage")
+    summaries = optuna.get_all_study_summaries(open_storage(url), include_best_trial=False)
+    names = [s.study_name for s in summaries]
+    if study is None:
+        for summary in summaries:
+            click.echo(f"{summary.study_name:<40} {summary.n_trials:>5} trials")
+        return
+    if study not in names:
+        from automl.errors import unknown
+
+        raise ConfigError(f"{unknown('study', study, names)} (in {redact(url)})")
+    loaded = optuna.load_study(study_name=study, storage=open_storage(url))
+    board = leaderboard(loaded)
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    console.print(leaderboard_table(board, "score", top=top))
+    complete = board[board["state"] == "COMPLETE"]
+    if len(complete):
+        best = loaded.best_trial
+        console.print(
+            f"best trial {best.number}: {best.value:.4f} ± {best.user_attrs.get('score_std', float('nan')):.4f}"
+        )
+        console.print_json(json.dumps(best.user_attrs.get("config", best.params)))
+
+
 @cli.group(invoke_without_command=True)
 @click.pass_context
 def spaces(ctx: click.Context) -> None:
@@ -165,7 +214,11 @@ def ui(tracking_uri: str | None, host: str, port: int, runs_dir: Path) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    cli(prog_name="automl")
+    try:
+        cli(prog_name="automl")
+    except KeyboardInterrupt:
+        click.secho("interrupted: finished trials are saved; run the same command to resume", fg="yellow", err=True)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

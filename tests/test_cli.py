@@ -45,6 +45,14 @@ def test_search_in_an_empty_folder_leaves_study_runs_and_model(tmp_path: Path) -
     assert len(runs) == 3  # one parent, two trials
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
+    shown = automl("show", "image-digits-keras", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stderr
+    assert "Leaderboard" in shown.stdout and "best trial" in shown.stdout
+    listed = automl("show", cwd=tmp_path)
+    assert "image-digits-keras" in listed.stdout and "2 trials" in listed.stdout
+    missing = automl("show", "image-digits-kras", cwd=tmp_path)
+    assert missing.returncode == 2 and "Did you mean 'image-digits-keras'?" in missing.stderr
+
 
 def test_spaces_lists_the_shipped_spaces(tmp_path: Path) -> None:
     done = automl("spaces", cwd=tmp_path)

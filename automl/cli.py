@@ -106,7 +106,10 @@ def search(**options: Any) -> None:
 
     refit = not options.pop("no_refit")
     config = SearchConfig(refit=refit, **options)
-    result = run_search(config)
+    try:
+        result = run_search(config)
+    except KeyboardInterrupt:  # run_search has already saved the study and said how to resume
+        sys.exit(130)
     if not result.leaderboard.empty and (result.leaderboard["state"] == "COMPLETE").any():
         click.echo(f"best {result.metric}: {result.best_score:.4f} ± {result.best_score_std:.4f}")
 
@@ -214,11 +217,7 @@ def ui(tracking_uri: str | None, host: str, port: int, runs_dir: Path) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    try:
-        cli(prog_name="automl")
-    except KeyboardInterrupt:
-        click.secho("interrupted: finished trials are saved; run the same command to resume", fg="yellow", err=True)
-        sys.exit(130)
+    cli(prog_name="automl")
 
 
 if __name__ == "__main__":

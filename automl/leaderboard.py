@@ -71,21 +71,30 @@ def leaderboard_table(frame: pd.DataFrame, metric: str, top: int = 10) -> Table:
     ):
         table.add_column(column, justify="right" if column in ("#", "trial", "time") else "left")
     for rank, values in enumerate(frame.head(top).to_dict("records"), 1):
-        score = "-" if pd.isna(values["score"]) else f"{values['score']:.4f} ± {values['std']:.4f}"
-        lr = values["optimizer.learning_rate"]
-        dropout = values["regularization.dropout"]
+        score = "-" if _missing(values["score"]) else f"{values['score']:.4f} ± {values['std']:.4f}"
         table.add_row(
             str(rank),
             str(values["trial"]),
             values["state"].lower(),
             score,
-            str(values["backend"]),
-            str(values["architecture.family"]),
-            str(values["activation"]),
-            str(values["optimizer.name"]),
-            "-" if lr is None or pd.isna(lr) else f"{lr:.2g}",
-            "-" if dropout is None or pd.isna(dropout) else f"{dropout:.2f}",
-            str(values["training.batch_size"]),
-            "-" if pd.isna(values["duration_s"]) else f"{values['duration_s']:.1f}s",
+            _text(values["backend"]),
+            _text(values["architecture.family"]),
+            _text(values["activation"]),
+            _text(values["optimizer.name"]),
+            _text(values["optimizer.learning_rate"], "{:.2g}"),
+            _text(values["regularization.dropout"], "{:.2f}"),
+            _text(values["training.batch_size"], "{:.0f}"),
+            _text(values["duration_s"], "{:.1f}s"),
         )
     return table
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value))
+
+
+def _text(value: object, number_format: str = "{}") -> str:
+    """A cell: '-' for a missing value, numbers through ``number_format``."""
+    if _missing(value):
+        return "-"
+    return number_format.format(value) if isinstance(value, int | float) and not isinstance(value, bool) else str(value)

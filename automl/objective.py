@@ -95,6 +95,10 @@ class Objective:
             return cv.mean
         except optuna.TrialPruned:
             raise
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: Optuna marks the trial failed, the search stops
+            reason = "interrupted (Ctrl-C or SIGTERM)"
+            trial.set_user_attr("fail_reason", reason)
+            raise
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}"
             trial.set_user_attr("fail_reason", reason)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import signal
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -171,7 +174,7 @@ def run_search(config: SearchConfig, *, verbose: bool = True, console: Console |
     status = "FAILED"
     try:
         if remaining != 0:
-            with objective.progress, _quiet_optuna():
+            with objective.progress, _quiet_optuna(), _stop_on_signals():
                 study.optimize(
                     objective, n_trials=remaining, timeout=config.timeout, catch=(Exception,), gc_after_trial=True
                 )
@@ -185,6 +188,13 @@ def run_search(config: SearchConfig, *, verbose: bool = True, console: Console |
         return result
     except KeyboardInterrupt:
         status = "KILLED"
+        board = leaderboard(study)
+        if len(board):
+            console.print(leaderboard_table(board, metric.name))
+        console.print(
+            f"[yellow]interrupted[/]: {len(board)} finished trial(s) are saved in {redact(storage_url)}; "
+            "run the same command again to continue the study"
+        )
         raise
     finally:
         tracker.end_search(status)
@@ -215,6 +225,33 @@ def _quiet_optuna() -> Any:
         yield
     finally:
         optuna.logging.set_verbosity(previous)
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Any:
+    """Turn SIGTERM, like Ctrl-C, into a clean stop; a second signal exits at once.
+
+    The clean stop raises KeyboardInterrupt in the main thread: Optuna marks the running
+    trial failed, the trial's MLflow run is ended, and the search prints what it has.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    received = 0
+
+    def handler(signum: int, frame: Any) -> None:
+        nonlocal received
+        received += 1
+        if received > 1:
+            os._exit(130)  # the user insists: no more clean-up
+        raise KeyboardInterrupt
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 @contextlib.contextmanager

@@ -176,15 +176,24 @@ def _check(node: Node, schema: SchemaNode, path: str, parser: _Parser) -> None:
 
 
 def _check_tree(children: dict[str, Node], schema: Tree, path: str, parser: _Parser) -> None:
-    allowed = list(schema.children)
+    from automl.spaces import Fixed
+
+    entries = dict(schema.children)
+    for key, child in children.items():
+        # A fixed choice (e.g. `name: adam`) takes its branch's parameters as siblings.
+        branches = schema.children.get(key)
+        fixed_choice = isinstance(child, Fixed) and isinstance(child.value, str)
+        if isinstance(branches, Branches) and fixed_choice and child.value in branches.branches:
+            entries.update(branches.branches[child.value].children)
+    allowed = list(entries)
     for key in schema.required:
         if key not in children:
             raise parser.error(path, f"missing required key {key!r}")
     for key, child in children.items():
         at = f"{path}.{key}" if path else key
-        if key not in schema.children:
+        if key not in entries:
             raise parser.error(at, unknown("key", key, allowed))
-        _check(child, schema.children[key], at, parser)
+        _check(child, entries[key], at, parser)
 
 
 def _values(node: Node, path: str, parser: _Parser) -> list[Any]:

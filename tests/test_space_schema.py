@@ -311,3 +311,22 @@ def test_every_schema_optimizer_and_parameter_builds_an_optimizer_spec(name: str
     assert spec.name in OPTIMIZER_PARAMS
     assert spec.learning_rate == 0.01
     assert set(params) <= set(spec.params)
+
+
+def test_a_fixed_choice_takes_its_branch_parameters_as_siblings(tmp_path) -> None:
+    from automl.architectures import build_spec
+    from automl.spaces import parse_space
+
+    space = parse_space(
+        "parameters:\n"
+        "  architecture: {family: mlp, n_layers: 1, layer: {repeat: n_layers, units: 8}}\n"
+        "  optimizer: {name: adam, learning_rate: {type: float, low: 0.001, high: 0.01, log: true}, beta_1: 0.8}\n",
+        source="fixed.yaml",
+    )
+    import optuna
+
+    config = space.sample(optuna.create_study().ask())
+    spec = build_spec(config, input_shape=(8, 8, 1), n_outputs=10, objective="classification")
+    assert spec.optimizer.name == "adam" and spec.optimizer.params == {"beta_1": 0.8}
+    assert 0.001 <= spec.optimizer.learning_rate <= 0.01
+    assert [layer.kind for layer in spec.layers][:2] == ["flatten", "dense"]

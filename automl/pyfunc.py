@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ import numpy as np
 from automl.model import FittedModel
 
 ARTIFACT_KEY = "automl_model"
+# MLflow advises type hints on predict() for schema validation; ours takes arrays or DataFrames of any shape.
+warnings.filterwarnings("ignore", message=r".*type hints? .*predict", category=UserWarning)
 
 
 class AutoMLPyfuncModel(mlflow.pyfunc.PythonModel):

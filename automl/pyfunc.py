@@ -13,22 +13,22 @@ import numpy as np
 from automl.model import FittedModel
 
 ARTIFACT_KEY = "automl_model"
-# MLflow advises type hints on predict() for schema validation; ours takes arrays or DataFrames of any shape.
-warnings.filterwarnings("ignore", message=r".*type hints? .*predict", category=UserWarning)
+# MLflow advises type hints on predict() when the class is defined, inside its own "once" warning
+# filter; ours takes arrays or DataFrames of any shape, so the advice is recorded and dropped here.
+with warnings.catch_warnings(record=True):
 
+    class AutoMLPyfuncModel(mlflow.pyfunc.PythonModel):
+        """``mlflow.pyfunc.load_model(uri).predict(X)`` returns labels (or values) for ``X``.
 
-class AutoMLPyfuncModel(mlflow.pyfunc.PythonModel):
-    """``mlflow.pyfunc.load_model(uri).predict(X)`` returns labels (or values) for ``X``.
+        ``X`` is an array in the model's input shape or a DataFrame of flattened features.
+        """
 
-    ``X`` is an array in the model's input shape or a DataFrame of flattened features.
-    """
+        def load_context(self, context: Any) -> None:
+            self.model = FittedModel.load(Path(context.artifacts[ARTIFACT_KEY]))
 
-    def load_context(self, context: Any) -> None:
-        self.model = FittedModel.load(Path(context.artifacts[ARTIFACT_KEY]))
-
-    # No type hints here on purpose: MLflow reads them as an input schema and warns on Any.
-    def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
-        return self.model.predict(model_input)
+        # No type hints here on purpose: MLflow reads them as an input schema and warns on Any.
+        def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
+            return self.model.predict(model_input)
 
 
 def log_pyfunc_model(fitted: FittedModel, example: np.ndarray, name: str = "model") -> str:

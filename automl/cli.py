@@ -163,6 +163,61 @@ def show(study: str | None, storage: str | None, top: int, runs_dir: Path) -> No
         console.print_json(json.dumps(best.user_attrs.get("config", best.params)))
 
 
+@cli.command()
+@click.argument("study")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to write the model into.")
+@click.option(
+    "--tracking-uri", default=None, help="MLflow store of the search (default: sqlite:///RUNS_DIR/mlflow.db)."
+)
+@_runs_option
+@_friendly_errors
+def export(study: str, out: Path, tracking_uri: str | None, runs_dir: Path) -> None:
+    """Export the latest refit best model of STUDY: native format plus an MLflow model.
+
+    \b
+    Example:
+      automl export image-digits-keras --out best_model
+      automl predict --model best_model --data new_images.npz
+    """
+    from automl.export import export_best_model
+    from automl.tracking import default_tracking_uri
+
+    written = export_best_model(study, out, tracking_uri or default_tracking_uri(runs_dir))
+    click.echo(
+        f"exported {written.model_uri} ({written.backend}) to {out}: native model in {out / 'native'}, "
+        f"MLflow model in {out / 'mlflow_model'}"
+    )
+
+
+@cli.command()
+@click.option(
+    "--model", "model_dir", type=click.Path(path_type=Path), required=True, help="A folder written by 'automl export'."
+)
+@click.option(
+    "--data",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Inputs: an .npz with array x, an .npy array, or a CSV of flattened features.",
+)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="CSV file to write (default: stdout).")
+@_friendly_errors
+def predict(model_dir: Path, data: Path, out: Path | None) -> None:
+    """Predict with an exported model; write one prediction per row as CSV.
+
+    \b
+    Example:
+      automl predict --model best_model --data new_images.npz --out predictions.csv
+    """
+    from automl.export import predict_file
+
+    frame = predict_file(model_dir, data)
+    if out is None:
+        click.echo(frame.to_csv(index=False), nl=False)
+    else:
+        frame.to_csv(out, index=False)
+        click.echo(f"{len(frame)} predictions written to {out}", err=True)
+
+
 @cli.group(invoke_without_command=True)
 @click.pass_context
 def spaces(ctx: click.Context) -> None:

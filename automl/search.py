@@ -34,6 +34,7 @@ from automl.spaces import SearchSpace, load_space
 from automl.storage import default_storage, make_pruner, make_sampler, open_study, redact
 from automl.tracking import Tracker, default_tracking_uri
 
+MODEL_URI_TAG = "automl.model_uri"  # on the parent run: where its refit best model is
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
 
 
@@ -336,6 +337,7 @@ def _finish(
             console.print(f"refitting trial {best_trial.number} on all {len(dataset.X)} examples ...")
             fitted, _ = refit_best(study, dataset, config.seed)
             model_uri = _log_model(fitted, dataset, tracker)
+            tracker.set_tags({MODEL_URI_TAG: model_uri})
     else:
         console.print("[yellow]no trial completed: nothing to refit[/]")
     experiment_url = f"http://127.0.0.1:5000/#/experiments/{tracker.experiment_id}/runs"

@@ -7,8 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import optuna
+import pandas as pd
 from mlflow.tracking import MlflowClient
+from sklearn.datasets import load_digits
 
 SPACES = Path(__file__).parent / "spaces"
 
@@ -52,6 +55,16 @@ def test_search_in_an_empty_folder_leaves_study_runs_and_model(tmp_path: Path) -
     assert "image-digits-keras" in listed.stdout and "2 trials" in listed.stdout
     missing = automl("show", "image-digits-kras", cwd=tmp_path)
     assert missing.returncode == 2 and "Did you mean 'image-digits-keras'?" in missing.stderr
+
+    exported = automl("export", "image-digits-keras", "--out", "best", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    assert (tmp_path / "best" / "automl.json").is_file() and (tmp_path / "best" / "mlflow_model" / "MLmodel").is_file()
+    X, y = load_digits(return_X_y=True)
+    np.savez(tmp_path / "new.npz", x=(X[:20] / 16.0).reshape(-1, 8, 8, 1))
+    predicted = automl("predict", "--model", "best", "--data", "new.npz", "--out", "pred.csv", cwd=tmp_path)
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    labels = pd.read_csv(tmp_path / "pred.csv")["prediction"].to_numpy()
+    assert len(labels) == 20 and (labels == y[:20]).mean() > 0.5
 
 
 def test_spaces_lists_the_shipped_spaces(tmp_path: Path) -> None:

@@ -19,7 +19,6 @@ Optuna parameter names are the dotted key paths, with the choice in conditional 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -444,8 +443,3 @@ def load_space(space: str | Path) -> SearchSpace:
         hint = f"; shipped spaces: {', '.join(shipped)}" if shipped else ""
         raise SearchSpaceError(str(space), "", f"no such search space file{hint}")
     return parse_space(path.read_text(encoding="utf-8"), source=str(path))
-
-
-def is_finite_number(value: Any) -> bool:
-    """True for an int or float that is not bool, NaN or infinite."""
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -51,9 +51,7 @@ class IntParam(_Param):
 
     @model_validator(mode="after")
     def _check(self) -> IntParam:
-        _check_range(self.low, self.high, self.log, self.step)
-        if self.default is not None and not self.low <= self.default <= self.high:
-            raise ValueError(f"default {self.default} is outside [{self.low}, {self.high}]")
+        _check_range(self.low, self.high, self.log, self.step, self.default)
         return self
 
     def suggest(self, trial: optuna.Trial, name: str) -> int:
@@ -78,9 +76,7 @@ class FloatParam(_Param):
     def _check(self) -> FloatParam:
         if self.log and self.step is not None:  # Optuna's suggest_float rejects any step with log
             raise ValueError("step and log cannot be combined")
-        _check_range(self.low, self.high, self.log, self.step)
-        if self.default is not None and not self.low <= self.default <= self.high:
-            raise ValueError(f"default {self.default} is outside [{self.low}, {self.high}]")
+        _check_range(self.low, self.high, self.log, self.step, self.default)
         return self
 
     def suggest(self, trial: optuna.Trial, name: str) -> float:
@@ -124,7 +120,7 @@ PARAM_TYPES: dict[str, type[_Param]] = {
 }
 
 
-def _check_range(low: float, high: float, log: bool, step: float | None) -> None:
+def _check_range(low: float, high: float, log: bool, step: float | None, default: float | None) -> None:
     if low > high:
         raise ValueError(f"low must be <= high, got low={low} > high={high}")
     if log and low <= 0:
@@ -133,6 +129,8 @@ def _check_range(low: float, high: float, log: bool, step: float | None) -> None
         raise ValueError("step and log cannot be combined")
     if step is not None and step <= 0:
         raise ValueError(f"step must be > 0, got {step}")
+    if default is not None and not low <= default <= high:
+        raise ValueError(f"default {default} is outside [{low}, {high}]")
 
 
 @dataclass(frozen=True)

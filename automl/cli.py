@@ -70,7 +70,22 @@ def _runs_option(f: Callable[..., Any]) -> Callable[..., Any]:
     "--data",
     type=str,
     default=None,
-    help="Your data (for images: an .npz with arrays x and y). Without it the task's built-in data set is used.",
+    help="Your data: image: a folder with one sub-folder of images per class, or an .npz with arrays x and y; "
+    "tabular: a CSV (with --target); text: a CSV (with --text-column, --target) or a folder of class sub-folders "
+    "of .txt files. Built-in sets: builtin:digits (image, tabular), builtin:breast_cancer, builtin:diabetes "
+    "(tabular regression), builtin:stdlib-docs (text). Default: the task's built-in set.",
+)
+@click.option("--target", default=None, help="CSV column to predict (tabular and text CSVs).")
+@click.option("--text-column", default=None, help="CSV column holding the texts (text task; default: text).")
+@click.option(
+    "--objective",
+    type=click.Choice(["classification", "regression"]),
+    default=None,
+    help="Force the objective (default: inferred from the target column).",
+)
+@click.option("--groups", default=None, help="CSV column of groups: rows of one group stay in one fold (GroupKFold).")
+@click.option(
+    "--image-size", default=None, help="Resize images to N or WIDTHxHEIGHT (default: the median size, at most 64)."
 )
 @click.option("--space", type=str, default=None, help="Search space YAML file or shipped name (default: the task's).")
 @click.option(
@@ -80,7 +95,13 @@ def _runs_option(f: Callable[..., Any]) -> Callable[..., Any]:
     help="keras, mxnet, or a comma list (keras,mxnet) to search over the framework too.",
 )
 @click.option("--n-trials", type=int, default=None, help="Total trials of the study (default 30 with --timeout 240).")
-@click.option("--timeout", type=float, default=None, help="Stop starting new trials after this many seconds.")
+@click.option(
+    "--timeout",
+    type=float,
+    default=None,
+    help="Time budget in seconds: no trial starts after it, and a running trial stops at its next epoch "
+    "(once one trial has completed).",
+)
 @click.option("--n-splits", type=int, default=5, show_default=True, help="Folds of cross-validation.")
 @click.option("--sampler", default="tpe", show_default=True, help="tpe, random, cmaes, gp or qmc.")
 @click.option("--pruner", default="hyperband", show_default=True, help="hyperband, sha, median or none.")
@@ -90,6 +111,19 @@ def _runs_option(f: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--tracking-uri", default=None, help="MLflow tracking URI (default: sqlite:///RUNS_DIR/mlflow.db).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of sampler, folds and weights.")
 @click.option("--no-refit", is_flag=True, help="Skip refitting the best configuration on all the data.")
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Worker processes on a CPU-only machine (default: one per 4 cores); with GPUs, spread over them.",
+)
+@click.option(
+    "--gpus",
+    default="all",
+    show_default=True,
+    help="GPUs to run trials on: all (every visible GPU), none, or indices such as 0,2.",
+)
+@click.option("--trials-per-gpu", type=int, default=1, show_default=True, help="Trials that share one GPU at once.")
 @_runs_option
 @_friendly_errors
 def search(**options: Any) -> None:
@@ -100,6 +134,10 @@ def search(**options: Any) -> None:
       automl search --task image
       automl search --task image --n-trials 3 --n-splits 3
       automl search --task image --data my_images.npz --timeout 3600 --study my-study
+      automl search --task image --data photos/ --image-size 32
+      automl search --task tabular --data houses.csv --target price --groups district
+      automl search --task tabular --data builtin:diabetes
+      automl search --task image --workers 2 --n-trials 6
     """
     from automl.config import SearchConfig
     from automl.search import run_search
@@ -112,6 +150,47 @@ def search(**options: Any) -> None:
         sys.exit(130)
     if not result.leaderboard.empty and (result.leaderboard["state"] == "COMPLETE").any():
         click.echo(f"best {result.metric}: {result.best_score:.4f} ± {result.best_score_std:.4f}")
+
+
+@cli.command()
+@click.option("--study", "study_name", required=True, help="Name of a study that 'automl search' set up.")
+@click.option(
+    "--storage",
+    envvar="AUTOML_STORAGE",
+    required=True,
+    help="Optuna storage URL of the study, e.g. postgresql://user:pass@host/db (or env AUTOML_STORAGE).",
+)
+@click.option(
+    "--tracking-uri",
+    envvar="AUTOML_TRACKING_URI",
+    default=None,
+    help="MLflow tracking URI (or env AUTOML_TRACKING_URI; default: the one the search recorded).",
+)
+@click.option("--worker-id", default=None, help="Name of this worker in MLflow tags (default: HOST:PID).")
+@_friendly_errors
+def worker(study_name: str, storage: str, tracking_uri: str | None, worker_id: str | None) -> None:
+    """Join a study and run its trials until its budget is reached (one process per GPU or CPU slot).
+
+    Set CUDA_VISIBLE_DEVICES to pick this worker's GPU.
+
+    \b
+    Example:
+      automl search --task image --study big --storage postgresql://u:p@db/automl \\
+          --tracking-uri http://mlflow:5000 --n-trials 200 --workers 1
+      automl worker --study big --storage postgresql://u:p@db/automl --tracking-uri http://mlflow:5000
+    """
+    from automl.interrupts import stop_on_signals
+    from automl.workers import run_worker
+
+    try:
+        with stop_on_signals():
+            run_worker(study_name, storage, tracking_uri=tracking_uri, worker_id=worker_id, log=_echo_err)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def _echo_err(line: str) -> None:
+    click.echo(line, err=True)
 
 
 @cli.command()
@@ -197,7 +276,8 @@ def export(study: str, out: Path, tracking_uri: str | None, runs_dir: Path) -> N
     "--data",
     type=click.Path(path_type=Path),
     required=True,
-    help="Inputs: an .npz with array x, an .npy array, or a CSV of flattened features.",
+    help="Inputs: a folder of images, a CSV of raw rows (tabular and text models), an .npz with array x, "
+    "an .npy array, or a CSV of flattened features.",
 )
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="CSV file to write (default: stdout).")
 @_friendly_errors

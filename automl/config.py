@@ -8,7 +8,9 @@ from typing import Any
 
 from automl.backends import BACKENDS
 from automl.data import TASKS
-from automl.errors import ConfigError, unknown
+from automl.data.loading import OBJECTIVES
+from automl.errors import ConfigError, DataError, unknown
+from automl.metrics import METRICS
 from automl.storage import PRUNERS, SAMPLERS, redact
 
 DEFAULT_N_TRIALS = 30
@@ -24,6 +26,11 @@ class SearchConfig:
 
     task: str = "image"
     data: Any = None
+    target: str | None = None
+    text_column: str | None = None
+    objective: str | None = None
+    groups: str | None = None
+    image_size: int | str | tuple[int, int] | None = None
     space: str | Path | None = None
     backend: str | list[str] = "keras"
     n_trials: int | None = None
@@ -38,6 +45,9 @@ class SearchConfig:
     runs_dir: Path = field(default_factory=lambda: Path("runs"))
     seed: int = 0
     refit: bool = True
+    workers: int | None = None
+    gpus: str = "all"
+    trials_per_gpu: int = 1
 
     def __post_init__(self) -> None:
         _choice("task", self.task, TASKS)
@@ -50,6 +60,17 @@ class SearchConfig:
             _choice("backend", name, BACKENDS)
         _choice("sampler", self.sampler, SAMPLERS)
         _choice("pruner", self.pruner, PRUNERS)
+        if self.metric is not None:
+            _choice("metric", self.metric, tuple(METRICS))
+        if self.objective is not None:
+            _choice("objective", self.objective, OBJECTIVES)
+        if self.image_size is not None:
+            from automl.data.images import parse_image_size
+
+            try:
+                parse_image_size(self.image_size)
+            except DataError as exc:
+                raise ConfigError(str(exc)) from None
         if not _is_int(self.n_splits) or self.n_splits < 2:
             raise ConfigError(f"n_splits must be an int >= 2, got {self.n_splits!r}")
         if self.n_trials is not None and (not _is_int(self.n_trials) or self.n_trials < 1):
@@ -60,9 +81,26 @@ class SearchConfig:
             raise ConfigError(f"timeout must be a positive number of seconds, got {self.timeout!r}")
         if not _is_int(self.seed):
             raise ConfigError(f"seed must be an int, got {self.seed!r}")
+        if self.workers is not None and (not _is_int(self.workers) or self.workers < 1):
+            raise ConfigError(f"workers must be a positive int, got {self.workers!r}")
+        if not _is_int(self.trials_per_gpu) or self.trials_per_gpu < 1:
+            raise ConfigError(f"trials_per_gpu must be a positive int, got {self.trials_per_gpu!r}")
+        gpus = str(self.gpus).replace(" ", "")
+        if gpus.lower() not in ("all", "none") and not all(i.isdigit() for i in gpus.split(",")):
+            raise ConfigError(f"gpus must be 'all', 'none' or GPU indices such as 0,2; got {self.gpus!r}")
         if self.n_trials is None and self.timeout is None:
             self.n_trials, self.timeout = DEFAULT_N_TRIALS, DEFAULT_TIMEOUT
         self.runs_dir = Path(self.runs_dir)
+
+    def data_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``load_dataset`` besides the task, the data and ``n_splits``."""
+        return {
+            "target": self.target,
+            "text_column": self.text_column,
+            "objective": self.objective,
+            "groups": self.groups,
+            "image_size": self.image_size,
+        }
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe settings with passwords in URLs hidden (for logs and MLflow)."""

@@ -73,7 +73,27 @@ def read_inputs(path: Path) -> np.ndarray:
     raise DataError(f"{path}: unsupported input file; expected .npz (array x), .npy or .csv")
 
 
+def read_raw_rows(path: Path) -> pd.DataFrame:
+    """Raw rows for a model with a preprocessor: a CSV of tabular columns or of texts."""
+    if path.suffix != ".csv" or not path.is_file():
+        raise DataError(f"{path}: this model predicts from a CSV file of raw rows (the training columns, or texts)")
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable CSV file ({str(exc).strip()})") from None
+
+
 def predict_file(model_dir: Path, data: Path) -> pd.DataFrame:
-    """Predictions of the model in ``model_dir`` for the inputs in ``data``, one row each."""
+    """Predictions of the model in ``model_dir`` for the inputs in ``data``, one row each.
+
+    ``data`` is a folder of images (any sub-folders; a ``file`` column names each image), a CSV
+    of raw rows for tabular and text models, or arrays (.npz, .npy, CSV of flattened features).
+    """
     model = FittedModel.load(model_dir)
-    return pd.DataFrame({"prediction": model.predict(read_inputs(data))})
+    if data.is_dir():
+        from automl.data.images import read_image_folder
+
+        images, files = read_image_folder(data, model.spec.input_shape)
+        return pd.DataFrame({"file": [str(f.relative_to(data)) for f in files], "prediction": model.predict(images)})
+    inputs = read_raw_rows(data) if model.preprocessor is not None else read_inputs(data)
+    return pd.DataFrame({"prediction": model.predict(inputs)})

@@ -25,14 +25,59 @@ def _labels(proba: np.ndarray) -> np.ndarray:
     return np.asarray(proba).argmax(axis=1)
 
 
+def _values(output: np.ndarray) -> np.ndarray:
+    return np.asarray(output).reshape(len(output))
+
+
+def _roc_auc(y: np.ndarray, proba: np.ndarray) -> float:
+    """Binary AUC of the positive class; one-vs-rest macro AUC for several classes.
+
+    NaN when the fold's labels hold a single class (AUC is undefined there).
+    """
+    proba = np.asarray(proba)
+    if len(np.unique(y)) < 2:
+        return float("nan")
+    if proba.shape[1] == 2:
+        return skm.roc_auc_score(y, proba[:, 1])
+    present = np.unique(y)
+    if len(present) == proba.shape[1]:
+        return skm.roc_auc_score(y, proba, multi_class="ovr", average="macro")
+    # A class absent from the fold: AUC over the classes it holds, their probabilities renormalised.
+    sub = proba[:, present] / np.clip(proba[:, present].sum(axis=1, keepdims=True), 1e-12, None)
+    if len(present) == 2:
+        return skm.roc_auc_score(y == present[1], sub[:, 1])
+    return skm.roc_auc_score(y, sub, multi_class="ovr", average="macro", labels=present)
+
+
+def _classification(name: str, fn: Callable[[np.ndarray, np.ndarray], float], direction: str) -> Metric:
+    return Metric(name, fn, direction, "classification")
+
+
+def _regression(name: str, fn: Callable[[np.ndarray, np.ndarray], float], direction: str) -> Metric:
+    return Metric(name, lambda y, out: fn(y, _values(out)), direction, "regression")
+
+
 CLASSIFICATION = {
-    "accuracy": Metric("accuracy", lambda y, p: skm.accuracy_score(y, _labels(p)), "maximize", "classification"),
-    "log_loss": Metric(
-        "log_loss", lambda y, p: skm.log_loss(y, p, labels=np.arange(p.shape[1])), "minimize", "classification"
-    ),
+    m.name: m
+    for m in (
+        _classification("accuracy", lambda y, p: skm.accuracy_score(y, _labels(p)), "maximize"),
+        _classification("balanced_accuracy", lambda y, p: skm.balanced_accuracy_score(y, _labels(p)), "maximize"),
+        _classification(
+            "f1_macro",
+            lambda y, p: skm.f1_score(y, _labels(p), average="macro", labels=np.arange(p.shape[1]), zero_division=0),
+            "maximize",
+        ),
+        _classification("log_loss", lambda y, p: skm.log_loss(y, p, labels=np.arange(p.shape[1])), "minimize"),
+        _classification("roc_auc", _roc_auc, "maximize"),
+    )
 }
 REGRESSION = {
-    "rmse": Metric("rmse", lambda y, p: skm.root_mean_squared_error(y, p), "minimize", "regression"),
+    m.name: m
+    for m in (
+        _regression("rmse", skm.root_mean_squared_error, "minimize"),
+        _regression("mae", skm.mean_absolute_error, "minimize"),
+        _regression("r2", skm.r2_score, "maximize"),
+    )
 }
 METRICS = {**CLASSIFICATION, **REGRESSION}
 DEFAULT_METRIC = {"classification": "accuracy", "regression": "rmse"}

@@ -13,14 +13,19 @@ import optuna
 
 from automl.architectures import build_spec
 from automl.backends import get_backend
-from automl.cv import CVResult, FoldResult, cross_validate
+from automl.cv import CVResult, FoldResult, Folds, cross_validate
 from automl.data import Dataset
+from automl.interrupts import raise_if_interrupted
 from automl.metrics import Metric
 from automl.progress import SearchProgress
 from automl.spaces import SearchSpace
 from automl.tracking import Tracker
 
 BACKEND_PARAM = "backend"
+
+
+class OutOfTime(Exception):
+    """The search's time budget ran out while this trial was training."""
 
 
 def fold_end_step(fold: int, epochs_per_fold: int) -> int:
@@ -47,37 +52,39 @@ class Objective:
     epochs_per_fold: int
     seed: int
     progress: SearchProgress
+    deadline: float | None = None  # time.time() at which a running trial stops, once one trial has completed
+
+    def __post_init__(self) -> None:
+        self.folds = Folds(self.dataset, self.splits)  # preprocessed once, shared by every trial
 
     def __call__(self, trial: optuna.Trial) -> float:
         start = time.perf_counter()
-        config = self.space.sample(trial)
-        backend_name = (
-            trial.suggest_categorical(BACKEND_PARAM, self.backends) if len(self.backends) > 1 else self.backends[0]
-        )
-        backend = get_backend(backend_name)
-        trial.set_user_attr("config", config)
-        trial.set_user_attr("backend", backend_name)
-        run_id = self.tracker.start_trial(
-            trial.number,
-            {**config, BACKEND_PARAM: backend_name},
-            tags={"automl.backend": backend_name, "automl.device": backend.device()},
-        )
-        trial.set_user_attr("mlflow_run_id", run_id)
-        self.progress.trial_started(trial.number, _summary(config, backend_name))
-        state, cv, reason = "FAIL", CVResult(), ""
-        try:
-            spec = build_spec(
-                config,
-                input_shape=self.dataset.input_shape,
-                n_outputs=self.dataset.n_outputs,
-                objective=self.dataset.objective,
+        state, cv, reason, run_id, backend = "FAIL", CVResult(), "", None, None
+        try:  # from the first line: an interrupt at any point still records why the trial ended
+            config = self.space.sample(trial)
+            backend_name = (
+                trial.suggest_categorical(BACKEND_PARAM, self.backends) if len(self.backends) > 1 else self.backends[0]
             )
+            backend = get_backend(backend_name)
+            trial.set_user_attr("config", config)
+            trial.set_user_attr("backend", backend_name)
+            run_id = self.tracker.start_trial(
+                trial.number,
+                {**config, BACKEND_PARAM: backend_name},
+                tags={"automl.backend": backend_name, "automl.device": backend.device()},
+            )
+            trial.set_user_attr("mlflow_run_id", run_id)
+            self.progress.trial_started(trial.number, _summary(config, backend_name))
             cv = cross_validate(
-                spec,
+                lambda input_shape: build_spec(
+                    config,
+                    input_shape=input_shape,
+                    n_outputs=self.dataset.n_outputs,
+                    objective=self.dataset.objective,
+                    vocab_size=self.dataset.vocab_size,
+                ),
                 backend,
-                self.dataset.X,
-                self.dataset.y,
-                self.splits,
+                self.folds,
                 self.metric,
                 seed=self.seed + 1000 * trial.number,
                 on_epoch=self._epoch_hook(trial),
@@ -95,6 +102,10 @@ class Objective:
             return cv.mean
         except optuna.TrialPruned:
             raise
+        except OutOfTime as exc:
+            state, reason = "PRUNED", str(exc)
+            trial.set_user_attr("stop_reason", reason)
+            raise optuna.TrialPruned(reason) from None
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: Optuna marks the trial failed, the search stops
             reason = "interrupted (Ctrl-C or SIGTERM)"
             trial.set_user_attr("fail_reason", reason)
@@ -107,12 +118,16 @@ class Objective:
             seconds = time.perf_counter() - start
             trial.set_user_attr("duration_s", seconds)
             self._finish(trial, run_id, state, cv, reason, seconds)
-            backend.release()
+            if backend is not None:
+                backend.release()
 
     def _epoch_hook(self, trial: optuna.Trial) -> Any:
         key = f"val_{self.metric.name}"
 
         def on_epoch(fold: int, epoch: int, logs: dict[str, float]) -> bool:
+            raise_if_interrupted()
+            self.progress.epoch_finished(fold, epoch, logs)
+            self._stop_if_out_of_time(trial)
             # Only the first fold reports per epoch; its last step is taken by the fold's end.
             if fold != 0 or key not in logs or epoch >= self.epochs_per_fold - 1:
                 return False
@@ -121,8 +136,16 @@ class Objective:
 
         return on_epoch
 
+    def _stop_if_out_of_time(self, trial: optuna.Trial) -> None:
+        """Past the deadline, stop this trial, unless the study has no completed trial yet to show for it."""
+        if self.deadline is None or time.time() < self.deadline:
+            return
+        if trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            raise OutOfTime("stopped at the search's time budget (--timeout)")
+
     def _fold_hook(self, trial: optuna.Trial, run_id: str) -> Any:
         def on_fold(fold: FoldResult, cv: CVResult) -> bool:
+            raise_if_interrupted()
             self.tracker.log_fold(run_id, fold)
             self.progress.fold_finished(fold.fold, fold.score, cv.mean)
             if fold.fit.stopped_by_callback:  # cut short by epoch pruning: not a real fold score
@@ -132,7 +155,9 @@ class Objective:
 
         return on_fold
 
-    def _finish(self, trial: optuna.Trial, run_id: str, state: str, cv: CVResult, reason: str, seconds: float) -> None:
+    def _finish(
+        self, trial: optuna.Trial, run_id: str | None, state: str, cv: CVResult, reason: str, seconds: float
+    ) -> None:
         metrics: dict[str, float] = {"duration_s": seconds, "n_folds": len(cv.folds)}
         if cv.folds:
             metrics["score"] = cv.mean
@@ -141,9 +166,10 @@ class Objective:
                 values = [f.scores[name] for f in cv.folds]
                 metrics[f"cv_mean.{name}"] = float(np.mean(values))
                 metrics[f"cv_std.{name}"] = float(np.std(values))
-        tags = {"fail_reason": reason} if reason else {}
+        tags = {("fail_reason" if state == "FAIL" else "stop_reason"): reason} if reason else {}
         try:
-            self.tracker.end_trial(run_id, state, metrics, tags)
+            if run_id is not None:  # None: the trial ended before its MLflow run was opened
+                self.tracker.end_trial(run_id, state, metrics, tags)
         except Exception:  # logging must never turn a finished trial into a lost one
             traceback.print_exc()
         best = _best_value(trial.study)
@@ -152,7 +178,9 @@ class Objective:
         score = ""
         if cv.folds:
             score = f"{self.metric.name} {cv.mean:.4f}" + (f" ± {cv.std:.4f}" if state == "COMPLETE" else "")
-        detail = reason if state == "FAIL" else f"after {len(cv.folds)} fold(s)" if state == "PRUNED" else ""
+        detail = (
+            reason if state == "FAIL" else (reason or f"after {len(cv.folds)} fold(s)") if state == "PRUNED" else ""
+        )
         summary = _summary(trial.user_attrs.get("config", {}), trial.user_attrs.get("backend", ""))
         self.progress.trial_finished(trial.number, state, f"{score}  {detail}  ({seconds:.1f}s)  {summary}", best)
 

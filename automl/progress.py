@@ -46,6 +46,12 @@ class SearchProgress:
             self._folds, total=self.n_splits, visible=True, description=f"trial {number}", info=summary
         )
 
+    def epoch_finished(self, fold: int, epoch: int, logs: dict[str, float]) -> None:
+        """Show the running fold's epoch and validation loss on the folds bar."""
+        loss = logs.get("val_loss")
+        loss_text = "" if loss is None else f"  val_loss {loss:.4f}"
+        self._progress.update(self._folds, info=f"fold {fold} epoch {epoch + 1}{loss_text}")
+
     def fold_finished(self, fold: int, score: float, running_mean: float) -> None:
         self._progress.update(
             self._folds, completed=fold + 1, info=f"fold {fold}: {score:.4f}  running mean {running_mean:.4f}"

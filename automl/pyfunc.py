@@ -20,7 +20,8 @@ with warnings.catch_warnings(record=True):
     class AutoMLPyfuncModel(mlflow.pyfunc.PythonModel):
         """``mlflow.pyfunc.load_model(uri).predict(X)`` returns labels (or values) for ``X``.
 
-        ``X`` is an array in the model's input shape or a DataFrame of flattened features.
+        ``X`` is an array in the model's input shape or a DataFrame of flattened features; for
+        tabular and text models, raw rows (a DataFrame of the training columns, a list of texts).
         """
 
         def load_context(self, context: Any) -> None:
@@ -31,14 +32,18 @@ with warnings.catch_warnings(record=True):
             return self.model.predict(model_input)
 
 
-def log_pyfunc_model(fitted: FittedModel, example: np.ndarray, name: str = "model") -> str:
-    """Log ``fitted`` to the active MLflow run as a pyfunc model; return its model URI."""
+def log_pyfunc_model(fitted: FittedModel, example: Any, name: str = "model") -> str:
+    """Log ``fitted`` to the active MLflow run as a pyfunc model; return its model URI.
+
+    ``example`` is a few inputs. A model with a preprocessor takes raw inputs (DataFrames with
+    missing values, texts), which MLflow's input schema would reject: it gets an output schema only.
+    """
     from importlib.metadata import version
 
     from mlflow.models import infer_signature
 
-    flat = example.reshape(len(example), -1)
-    signature = infer_signature(flat, fitted.predict(example))
+    model_input = None if fitted.preprocessor is not None else np.asarray(example).reshape(len(example), -1)
+    signature = infer_signature(model_input, fitted.predict(example))
     with tempfile.TemporaryDirectory() as tmp:
         fitted.save(tmp)
         info = mlflow.pyfunc.log_model(

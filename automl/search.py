@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
-import os
-import signal
 import tempfile
-import threading
 import time
 import warnings
 from dataclasses import dataclass
@@ -22,17 +20,21 @@ from rich.console import Console
 from automl.architectures import build_spec
 from automl.backends import get_backend
 from automl.config import SearchConfig
-from automl.cv import make_splitter
-from automl.data import Dataset, load_dataset
+from automl.cv import fit_preparation, make_splits
+from automl.data import Dataset, load_dataset, take
+from automl.failfast import EveryTrialFails, every_trial_fails, stop_when_every_trial_fails
+from automl.interrupts import raise_if_interrupted, stop_on_signals
 from automl.leaderboard import leaderboard, leaderboard_table
-from automl.metrics import get_metric
+from automl.metrics import Metric, get_metric
 from automl.model import FittedModel
 from automl.objective import BACKEND_PARAM, Objective
+from automl.pool import plan_workers, run_pool
 from automl.progress import SearchProgress
-from automl.report import write_plots
+from automl.report import write_report
 from automl.spaces import SearchSpace, load_space
 from automl.storage import default_storage, make_pruner, make_sampler, open_study, redact
 from automl.tracking import Tracker, default_tracking_uri
+from automl.workers import budget_reached, save_settings, stop_at_budget
 
 MODEL_URI_TAG = "automl.model_uri"  # on the parent run: where its refit best model is
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
@@ -68,6 +70,11 @@ def search(
     data: Any = None,
     space: str | Path | None = None,
     *,
+    target: str | None = None,
+    text_column: str | None = None,
+    objective: str | None = None,
+    groups: str | None = None,
+    image_size: int | str | tuple[int, int] | None = None,
     backend: str | list[str] = "keras",
     n_trials: int | None = None,
     timeout: float | None = None,
@@ -81,18 +88,33 @@ def search(
     runs_dir: str | Path = "runs",
     seed: int = 0,
     refit: bool = True,
+    workers: int | None = None,
+    gpus: str = "all",
+    trials_per_gpu: int = 1,
     verbose: bool = True,
     console: Console | None = None,
 ) -> SearchResult:
     """Search the space of ``task`` on ``data`` with cross-validation; log it all to MLflow.
 
-    ``data`` is None (the task's built-in data set), an ``(X, y)`` pair or a path. ``space``
+    ``data`` is None (the task's built-in data set), ``"builtin:NAME"``, an ``(X, y)`` pair or a
+    path: an image folder (one sub-folder per class; ``image_size`` N or "WxH"), an .npz, a CSV
+    (``target`` column; ``groups`` column for GroupKFold; ``text_column`` for text). ``objective``
+    forces classification or regression. ``space``
     is a YAML file or a shipped space name (default: the task's). Everything is stored under
     ``runs_dir`` unless ``storage``/``tracking_uri`` say otherwise; the same call resumes.
+    ``timeout`` (seconds) is the time budget: no trial starts after it, and a trial still
+    training then is stopped (pruned) once the study has a completed trial.
+    ``gpus`` (``"all"``, ``"none"``, ``"0,2"``), ``trials_per_gpu`` and ``workers`` choose the
+    worker processes (see ``automl.devices``); one CPU worker runs in this process.
     """
     config = SearchConfig(
         task=task,
         data=data,
+        target=target,
+        text_column=text_column,
+        objective=objective,
+        groups=groups,
+        image_size=image_size,
         space=space,
         backend=backend,
         n_trials=n_trials,
@@ -107,24 +129,51 @@ def search(
         runs_dir=Path(runs_dir),
         seed=seed,
         refit=refit,
+        workers=workers,
+        gpus=gpus,
+        trials_per_gpu=trials_per_gpu,
     )
     return run_search(config, verbose=verbose, console=console)
+
+
+@dataclass
+class SearchParts:
+    """What every process of a search rebuilds from its ``SearchConfig``: space, data, metric, folds."""
+
+    space: SearchSpace
+    dataset: Dataset
+    metric: Metric
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    epochs_per_fold: int
+
+
+def build_search_parts(config: SearchConfig, space: str | Path | None = None) -> SearchParts:
+    """Load the space (``space`` overrides the config's), the data, the metric and the CV folds."""
+    loaded = load_space(space or config.space or config.task)
+    dataset = load_dataset(config.task, config.data, n_splits=config.n_splits, **config.data_options())
+    return SearchParts(
+        space=loaded,
+        dataset=dataset,
+        metric=get_metric(config.metric, dataset.objective),
+        splits=make_splits(dataset, config.n_splits, config.seed),
+        epochs_per_fold=int(loaded.upper_bound("training.epochs") or 10),
+    )
 
 
 def run_search(config: SearchConfig, *, verbose: bool = True, console: Console | None = None) -> SearchResult:
     """``search()`` for an already validated ``SearchConfig``."""
     console = console or _console(verbose)
     _quiet_libraries()
-    space = load_space(config.space or config.task)
-    dataset = load_dataset(config.task, config.data, n_splits=config.n_splits)
-    metric = get_metric(config.metric, dataset.objective)
+    parts = build_search_parts(config)
+    space, dataset, metric = parts.space, parts.dataset, parts.metric
     config.runs_dir.mkdir(parents=True, exist_ok=True)
     storage_url = config.storage or default_storage(config.runs_dir)
     tracking_uri = config.tracking_uri or default_tracking_uri(config.runs_dir)
     name = config.study_name or f"{config.task}-{dataset.name}-{'+'.join(config.backends)}"
-    epochs_per_fold = int(space.upper_bound("training.epochs") or 10)
+    epochs_per_fold = parts.epochs_per_fold
     for backend_name in config.backends:
         get_backend(backend_name)  # import frameworks now: a missing one fails before the study starts
+    slots = plan_workers(config, console)  # empty: trials run in this process
 
     study = open_study(
         name=name,
@@ -157,13 +206,19 @@ def run_search(config: SearchConfig, *, verbose: bool = True, console: Console |
     tracker.log_dict(config.to_dict(), "search_config.json")
     tracker.log_dict(dataset.summary(), "data_summary.json")
     tracker.log_text(Path(space.source).read_text(encoding="utf-8"), "search_space.yaml")
+    save_settings(
+        study,
+        config,
+        space_yaml=Path(space.source).read_text(encoding="utf-8"),
+        tracking_uri=redact(tracking_uri),
+        parent_run_id=tracker.parent_id,
+    )
 
-    splitter = make_splitter(dataset.objective, config.n_splits, config.seed)
     objective = Objective(
         space=space,
         dataset=dataset,
         backends=config.backends,
-        splits=list(splitter.split(dataset.X, dataset.y)),
+        splits=parts.splits,
         metric=metric,
         tracker=tracker,
         epochs_per_fold=epochs_per_fold,
@@ -174,10 +229,20 @@ def run_search(config: SearchConfig, *, verbose: bool = True, console: Console |
     )
     status = "FAILED"
     try:
-        if remaining != 0:
-            with objective.progress, _quiet_optuna(), _stop_on_signals():
+        if slots and not budget_reached(study, config.n_trials):
+            with _quiet_optuna(), stop_on_signals():
+                run_pool(study, slots, storage_url=storage_url, tracker=tracker, console=console)
+        elif remaining != 0 and not slots:
+            objective.deadline = None if config.timeout is None else time.time() + config.timeout
+            with objective.progress, _quiet_optuna(), stop_on_signals():
                 study.optimize(
-                    objective, n_trials=remaining, timeout=config.timeout, catch=(Exception,), gc_after_trial=True
+                    objective,
+                    n_trials=remaining,
+                    timeout=config.timeout,
+                    catch=(Exception,),
+                    gc_after_trial=True,
+                    # `automl worker`s elsewhere may share the study
+                    callbacks=[raise_if_interrupted, stop_at_budget(config.n_trials), stop_when_every_trial_fails],
                 )
         else:
             console.print(
@@ -185,6 +250,9 @@ def run_search(config: SearchConfig, *, verbose: bool = True, console: Console |
                 "raise --n-trials to continue it"
             )
         result = _finish(study, dataset, metric.name, config, tracker, console, storage_url)
+        failing = every_trial_fails(study)
+        if failing:
+            raise EveryTrialFails(failing)
         status = "FINISHED"
         return result
     except KeyboardInterrupt:
@@ -229,33 +297,6 @@ def _quiet_optuna() -> Any:
 
 
 @contextlib.contextmanager
-def _stop_on_signals() -> Any:
-    """Turn SIGTERM, like Ctrl-C, into a clean stop; a second signal exits at once.
-
-    The clean stop raises KeyboardInterrupt in the main thread: Optuna marks the running
-    trial failed, the trial's MLflow run is ended, and the search prints what it has.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    received = 0
-
-    def handler(signum: int, frame: Any) -> None:
-        nonlocal received
-        received += 1
-        if received > 1:
-            os._exit(130)  # the user insists: no more clean-up
-        raise KeyboardInterrupt
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-@contextlib.contextmanager
 def _logger_level(name: str, level: int) -> Any:
     logger = logging.getLogger(name)
     previous = logger.level
@@ -280,17 +321,33 @@ def refit_best(study: optuna.Study, dataset: Dataset, seed: int) -> tuple[Fitted
     """
     best = study.best_trial
     backend = get_backend(best.user_attrs.get("backend", "keras"))
+    X, y = dataset.X, dataset.y
+    preprocessor, target = fit_preparation(dataset, X, y)  # the model keeps both, fitted on all rows
+    if preprocessor is not None:
+        X = preprocessor.transform(X)
+    if target is not None:
+        y = target.transform(y)
     spec = build_spec(
         best.user_attrs["config"],
-        input_shape=dataset.input_shape,
+        input_shape=X.shape[1:],
         n_outputs=dataset.n_outputs,
         objective=dataset.objective,
+        vocab_size=dataset.vocab_size,
     )
     epochs = max(1, round(float(np.mean(best.user_attrs.get("best_epochs") or [spec.epochs]))))
     backend.seed(seed)
     model = backend.build(spec)
-    backend.fit(model, spec, dataset.X, dataset.y, epochs=epochs)
-    return FittedModel(backend.name, spec.with_training(epochs=epochs), model, dataset.classes), best
+    backend.fit(model, spec, X, y, epochs=epochs)
+    fitted = FittedModel(
+        backend.name,
+        spec.with_training(epochs=epochs),
+        model,
+        dataset.classes,
+        preprocessor=preprocessor,
+        target=target,
+        task=dataset.task,
+    )
+    return fitted, best
 
 
 def _finish(
@@ -304,41 +361,48 @@ def _finish(
 ) -> SearchResult:
     board = leaderboard(study)
     completed = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    with tempfile.TemporaryDirectory() as tmp:
-        board.to_csv(Path(tmp) / "leaderboard.csv", index=False)
-        tracker.log_artifact(Path(tmp) / "leaderboard.csv")
-        skipped = write_plots(study, Path(tmp) / "optuna_plots.html")
-        tracker.log_artifact(Path(tmp) / "optuna_plots.html")
-    if skipped:
-        tracker.log_text("\n".join(skipped), "plots_skipped.txt")
-    if len(board):
-        console.print(leaderboard_table(board, metric))
     counts = board["state"].value_counts().to_dict() if len(board) else {}
     tracker.log_metrics({f"trials_{k.lower()}": v for k, v in counts.items()})
-
-    fitted, model_uri, best_config, best_params = None, None, {}, {}
+    fitted, model_uri, best_config, best_params, best = None, None, {}, {}, None
     best_score = best_std = float("nan")
     if completed:
         best_trial = study.best_trial
         best_params, best_config = best_trial.params, best_trial.user_attrs["config"]
         best_score, best_std = float(best_trial.value), float(best_trial.user_attrs.get("score_std", float("nan")))
-        tracker.log_dict(
-            {
-                "trial": best_trial.number,
-                "score": best_score,
-                "std": best_std,
-                "backend": best_trial.user_attrs.get("backend"),
-                "config": best_config,
-            },
-            "best_config.json",
-        )
+        best = {
+            "trial": best_trial.number,
+            "score": best_score,
+            "std": best_std,
+            "fold_scores": best_trial.user_attrs.get("fold_scores"),
+            "backend": best_trial.user_attrs.get("backend"),
+            "config": best_config,
+        }
+        tracker.log_dict(best, "best_config.json")
         tracker.log_metrics({f"best_{metric}": best_score, f"best_{metric}_std": best_std})
-        if config.refit:
-            console.print(f"refitting trial {best_trial.number} on all {len(dataset.X)} examples ...")
-            fitted, _ = refit_best(study, dataset, config.seed)
-            model_uri = _log_model(fitted, dataset, tracker)
-            tracker.set_tags({MODEL_URI_TAG: model_uri})
-    else:
+    summary = {
+        "study": study.study_name,
+        "storage": redact(storage_url),
+        "data": json.dumps(dataset.summary(), default=str),
+        "metric": f"{metric} ({study.direction.name.lower()})",
+        "cross-validation": f"{config.n_splits} folds",
+        "backends": ", ".join(config.backends),
+        "sampler / pruner": f"{config.sampler} / {config.pruner}",
+        "finished trials": ", ".join(f"{n} {state.lower()}" for state, n in counts.items()) or "none",
+        f"best {metric}": "-" if best is None else f"{best_score:.4f} ± {best_std:.4f} (trial {best['trial']})",
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        board.to_csv(Path(tmp) / "leaderboard.csv", index=False)
+        tracker.log_artifact(Path(tmp) / "leaderboard.csv")
+        write_report(study, Path(tmp) / "report.html", summary=summary, board=board, best=best)
+        tracker.log_artifact(Path(tmp) / "report.html")
+    if len(board):
+        console.print(leaderboard_table(board, metric))
+    if completed and config.refit:
+        console.print(f"refitting trial {best_trial.number} on all {len(dataset.X)} examples ...")
+        fitted, _ = refit_best(study, dataset, config.seed)
+        model_uri = _log_model(fitted, dataset, tracker)
+        tracker.set_tags({MODEL_URI_TAG: model_uri})
+    elif not completed:
         console.print("[yellow]no trial completed: nothing to refit[/]")
     experiment_url = f"http://127.0.0.1:5000/#/experiments/{tracker.experiment_id}/runs"
     console.print(
@@ -373,4 +437,4 @@ def _log_model(fitted: FittedModel, dataset: Dataset, tracker: Tracker) -> str:
         from automl.pyfunc import log_pyfunc_model
 
         with mlflow.start_run(run_id=tracker.parent_id):
-            return log_pyfunc_model(fitted, dataset.X[:5])
+            return log_pyfunc_model(fitted, take(dataset.X, np.arange(min(5, len(dataset.y)))))

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from automl.errors import unknown
-from automl.spec import ACTIVATIONS
+from automl.spec import ACTIVATIONS, FLIPS
 
 if TYPE_CHECKING:
     from automl.spaces import Node, _Parser
@@ -81,9 +81,17 @@ OPTIMIZERS = Branches(
     what="optimizer",
 )
 WIDTH = Number(1, 16384, integer=True)
+EMBEDDING_DIM = Number(1, 4096, integer=True)  # token vectors of the text families (and of mlp on text)
+SEQUENCE_HEAD = Choice(("global_avg", "global_max"), "head")
 ARCHITECTURES = Branches(
     {
-        "mlp": Tree({"n_layers": Number(1, 32, integer=True), "layer": Repeated(Tree({"units": WIDTH}))}),
+        "mlp": Tree(
+            {
+                "n_layers": Number(1, 32, integer=True),
+                "layer": Repeated(Tree({"units": WIDTH})),
+                "embedding_dim": EMBEDDING_DIM,
+            }
+        ),
         "cnn": Tree(
             {
                 "n_blocks": Number(1, 16, integer=True),
@@ -101,6 +109,49 @@ ARCHITECTURES = Branches(
                 "dense_units": Number(0, 16384, integer=True),
             }
         ),
+        "resnet": Tree(
+            {
+                "stem_filters": WIDTH,
+                "n_stages": Number(1, 8, integer=True),
+                "stage": Repeated(Tree({"filters": WIDTH, "blocks": Number(1, 16, integer=True)})),
+                "kernel_size": Number(1, 15, integer=True),
+                "head": Choice(("global_avg", "global_max"), "head"),
+                "dense_units": Number(0, 16384, integer=True),
+            }
+        ),
+        "text_cnn": Tree(
+            {
+                "embedding_dim": EMBEDDING_DIM,
+                "n_blocks": Number(1, 16, integer=True),
+                "block": Repeated(Tree({"filters": WIDTH, "kernel_size": Number(1, 15, integer=True)})),
+                "pooling": Choice(("max", "avg", "none"), "pooling"),
+                "head": SEQUENCE_HEAD,
+                "dense_units": Number(0, 16384, integer=True),
+            }
+        ),
+        "rnn": Tree(
+            {
+                "embedding_dim": EMBEDDING_DIM,
+                "cell": Choice(("lstm", "gru"), "cell"),
+                "bidirectional": BOOL,
+                "n_layers": Number(1, 8, integer=True),
+                "layer": Repeated(Tree({"units": WIDTH})),
+                "head": Choice(("last", "global_avg", "global_max"), "head"),
+                "dense_units": Number(0, 16384, integer=True),
+            }
+        ),
+        "transformer": Tree(
+            {
+                "embedding_dim": EMBEDDING_DIM,
+                "positional_embedding": BOOL,
+                "n_blocks": Number(1, 16, integer=True),
+                "heads": Number(1, 64, integer=True),
+                "key_dim": Number(1, 1024, integer=True),
+                "ff_units": WIDTH,
+                "head": SEQUENCE_HEAD,
+                "dense_units": Number(0, 16384, integer=True),
+            }
+        ),
     },
     what="architecture family",
 )
@@ -109,12 +160,27 @@ SCHEMA = Tree(
         "architecture": Tree({"family": ARCHITECTURES}, required=("family",)),
         "activation": Choice(ACTIVATIONS, "activation"),
         "optimizer": Tree({"name": OPTIMIZERS}, required=("name",)),
-        "regularization": Tree({"dropout": Number(0.0, 0.95), "l2": Number(0.0, 1.0), "batch_norm": BOOL}),
+        "regularization": Tree(
+            {
+                "dropout": Number(0.0, 0.95),
+                "l1": Number(0.0, 1.0),
+                "l2": Number(0.0, 1.0),
+                "batch_norm": BOOL,
+                "augmentation": Tree(
+                    {
+                        "flip": Choice(FLIPS, "flip"),
+                        "shift": Number(0.0, 0.3),  # fraction of the height/width
+                        "rotation": Number(0.0, 0.5),  # fraction of a full turn, as Keras' RandomRotation
+                    }
+                ),
+            }
+        ),
         "training": Tree(
             {
                 "batch_size": Number(1, 1 << 16, integer=True),
                 "epochs": Number(1, 10_000, integer=True),
                 "early_stopping_patience": Number(0, 10_000, integer=True),
+                "class_weight": Choice(("none", "balanced"), "class weight"),  # classification only
             }
         ),
     },

@@ -12,6 +12,10 @@ from typing import Any, Literal
 
 ACTIVATIONS = ("relu", "elu", "selu", "gelu", "swish", "tanh", "leaky_relu")
 LEAKY_RELU_SLOPE = 0.2  # negative slope of leaky_relu on every backend
+# Momentum of batch norm's running statistics on every backend. Keras' default 0.99 lags far behind
+# the weights on small data sets (a few hundred steps): measured on digits, a CNN with batch norm
+# validated at 0.60 accuracy (0.95 with 0.9) and a residual CNN at 0.22 (0.95 with 0.9).
+BATCH_NORM_MOMENTUM = 0.9
 OPTIMIZER_PARAMS: dict[str, tuple[str, ...]] = {
     "sgd": ("momentum", "nesterov"),
     "adagrad": ("initial_accumulator_value",),
@@ -20,6 +24,16 @@ OPTIMIZER_PARAMS: dict[str, tuple[str, ...]] = {
     "adamw": ("weight_decay", "beta_1", "beta_2"),
     "nadam": ("beta_1", "beta_2"),
 }
+TEXT_LAYER_KINDS = (
+    # Sequences (text): (sequence_length, channels) maps; token ids come in as float32 (sequence_length,)
+    "embedding",  # {input_dim, output_dim}: token ids -> vectors (no masking: padding id 0 gets a vector too)
+    "positional_embedding",  # {sequence_length, output_dim}: adds a learned vector per position
+    "conv1d",  # {filters, kernel_size}   (stride 1, 'same' padding)
+    "pool1d",  # {mode: max|avg, size}  (stride = size)
+    "global_pool1d",  # {mode: max|avg}: (steps, channels) -> (channels,)
+    "rnn",  # {cell: lstm|gru, units, bidirectional, return_sequences}
+    "transformer_block",  # {heads, key_dim, ff_units, dropout}: post-norm self-attention + feed-forward
+)
 LAYER_KINDS = (
     "flatten",  # {}
     "dense",  # {units}
@@ -29,7 +43,12 @@ LAYER_KINDS = (
     "dropout",  # {rate}
     "batch_norm",  # {}
     "activation",  # {name}
+    *TEXT_LAYER_KINDS,
+    "residual_block",  # {filters, kernel_size, stride, batch_norm, activation}: two convs + shortcut, then add
+    "augment",  # {flip: none|horizontal|vertical|both, shift, rotation}: random image changes, training only
 )
+FLIPS = ("none", "horizontal", "vertical", "both")
+CLASS_WEIGHTS = (None, "balanced")
 Objective = Literal["classification", "regression"]
 
 
@@ -71,9 +90,15 @@ class ModelSpec:
     layers: tuple[Layer, ...]
     optimizer: OptimizerSpec
     l2: float = 0.0
+    l1: float = 0.0
+    class_weight: str | None = None  # None or "balanced"; classification only (regression ignores it)
     batch_size: int = 32
     epochs: int = 10
     early_stopping_patience: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.class_weight not in CLASS_WEIGHTS:
+            raise ValueError(f"unknown class_weight {self.class_weight!r}; expected one of {CLASS_WEIGHTS}")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict; ``ModelSpec.from_dict`` reverses it."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from automl.errors import ConfigError, unknown
 
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc")
 PRUNERS = ("hyperband", "sha", "median", "none")
+HEARTBEAT_GRACE = 3  # heartbeat intervals without a beat before a running trial counts as lost
 
 
 def default_storage(runs_dir: Path) -> str:
@@ -77,16 +79,33 @@ def make_pruner(name: str, *, epochs_per_fold: int, n_splits: int) -> optuna.pru
     raise ConfigError(unknown("pruner", name, PRUNERS))
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
-    """An Optuna storage for ``url``; fails with one clear line when it cannot be reached."""
+def open_storage(
+    url: str,
+    *,
+    heartbeat_interval: int | None = None,
+    failed_trial_callback: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
+) -> optuna.storages.BaseStorage:
+    """An Optuna storage for ``url``; fails with one clear line when it cannot be reached.
+
+    With ``heartbeat_interval`` (seconds; RDB storages only) a running trial whose worker has
+    not beaten for ``HEARTBEAT_GRACE`` intervals is failed, and ``failed_trial_callback`` runs for it.
+    """
     try:
         if url.startswith(("sqlite:", "postgresql", "mysql")):
             kwargs: dict[str, Any] = {}
+            if heartbeat_interval:
+                kwargs.update(
+                    heartbeat_interval=heartbeat_interval,
+                    grace_period=HEARTBEAT_GRACE * heartbeat_interval,
+                    heartbeat_stale_trial_callback=failed_trial_callback,
+                )
             if url.startswith("sqlite:"):
                 kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
             # SQLAlchemy >= 2.1 maps a bare postgresql:// to psycopg 3; the driver we install is psycopg2
             engine_url = "postgresql+psycopg2://" + url[13:] if url.startswith("postgresql://") else url
-            return optuna.storages.RDBStorage(engine_url, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: stable for years
+                return optuna.storages.RDBStorage(engine_url, **kwargs)
         return optuna.storages.get_storage(url)
     except Exception as exc:  # any driver error: unreachable host, bad credentials, missing file
         raise ConfigError(f"cannot open the Optuna storage {redact(url)}: {str(exc).splitlines()[0]}") from None

@@ -17,6 +17,8 @@ from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
 from automl.cv import FoldResult
+from automl.errors import ConfigError
+from automl.storage import redact
 
 EXPERIMENT_KIND_TAG = "mlflow.experimentKind"  # makes the MLflow 3 UI open on the runs table
 MAX_PARAM_LENGTH = 6000
@@ -43,13 +45,45 @@ def flatten(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def check_reachable(tracking_uri: str, timeout: float = 5.0) -> None:
+    """Fail fast with one line when an MLflow tracking server does not answer.
+
+    MLflow's own client retries an unreachable server for minutes before it gives up.
+    """
+    if not tracking_uri.startswith(("http://", "https://")):
+        return
+    import requests
+
+    try:
+        requests.get(tracking_uri.rstrip("/") + "/health", timeout=timeout).raise_for_status()
+    except requests.RequestException as exc:
+        reason = type(exc).__name__ if isinstance(exc, requests.ConnectionError) else str(exc).splitlines()[0]
+        raise ConfigError(
+            f"cannot reach the MLflow tracking server {redact(tracking_uri)} ({reason}); start it "
+            "('mlflow server --host 127.0.0.1 --port 5000') or pass another --tracking-uri"
+        ) from None
+
+
 class Tracker:
     """Writes a search's runs to one MLflow experiment (created on first use)."""
 
-    def __init__(self, tracking_uri: str, experiment: str, artifact_root: Path | None = None) -> None:
+    def __init__(
+        self,
+        tracking_uri: str,
+        experiment: str,
+        artifact_root: Path | None = None,
+        *,
+        trial_tags: dict[str, str] | None = None,
+    ) -> None:
         self.tracking_uri = tracking_uri
-        self.client = MlflowClient(tracking_uri)
-        existing = self.client.get_experiment_by_name(experiment)
+        self.trial_tags = dict(trial_tags or {})  # e.g. the worker id, on every trial run this tracker opens
+        check_reachable(tracking_uri)
+        try:
+            self.client = MlflowClient(tracking_uri)
+            existing = self.client.get_experiment_by_name(experiment)
+        except Exception as exc:  # a store MLflow cannot open: bad path, wrong scheme, broken database
+            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ConfigError(f"cannot open the MLflow tracking store {redact(tracking_uri)}: {message}") from None
         if existing is not None:
             self.experiment_id = existing.experiment_id
         else:
@@ -68,8 +102,21 @@ class Tracker:
         return self.parent_id
 
     def end_search(self, status: str = "FINISHED") -> None:
-        if self.parent_id is not None:
-            self.client.set_terminated(self.parent_id, status)
+        """End the parent run, and any trial run this process opened but could not end (a signal
+        between opening a trial's run and its first line of work) as FAILED.
+        """
+        if self.parent_id is None:
+            return
+        left_open = self.client.search_runs(
+            [self.experiment_id],
+            filter_string=(
+                f"tags.`{MLFLOW_PARENT_RUN_ID}` = '{self.parent_id}' and attributes.status = 'RUNNING' "
+                f"and tags.`automl.host_pid` = '{_host_pid()}'"
+            ),
+        )
+        for run in left_open:
+            self.client.set_terminated(run.info.run_id, "FAILED")
+        self.client.set_terminated(self.parent_id, status)
 
     def log_dict(self, data: Any, artifact_file: str, run_id: str | None = None) -> None:
         self.client.log_dict(run_id or self.parent_id, data, artifact_file)
@@ -95,7 +142,8 @@ class Tracker:
         run_tags = {
             MLFLOW_RUN_NAME: f"trial-{number}",
             "optuna.trial_number": str(number),
-            "automl.host_pid": f"{os.uname().nodename}:{os.getpid()}",
+            "automl.host_pid": _host_pid(),
+            **self.trial_tags,
             **tags,
         }
         if self.parent_id is not None:
@@ -126,10 +174,20 @@ class Tracker:
         )
         self.client.set_terminated(run_id, RUN_STATUS.get(state, "FAILED"))
 
+    def fail_run(self, run_id: str, reason: str) -> None:
+        """End a trial run left RUNNING by a worker that died, as FAILED with ``reason``."""
+        if self.client.get_run(run_id).info.status == "RUNNING":
+            self.client.log_batch(run_id, tags=[RunTag("automl.state", "FAIL"), RunTag("fail_reason", reason[:5000])])
+            self.client.set_terminated(run_id, "FAILED")
+
     def _log_params(self, run_id: str, params: dict[str, Any]) -> None:
         items = [Param(k, _param_value(v)) for k, v in flatten(params).items()]
         for start in range(0, len(items), 90):  # MLflow accepts at most 100 params per batch
             self.client.log_batch(run_id, params=items[start : start + 90])
+
+
+def _host_pid() -> str:
+    return f"{os.uname().nodename}:{os.getpid()}"
 
 
 def _param_value(value: Any) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from automl.data import TASKS, Dataset, load_dataset
+from automl.data import Dataset, load_dataset
 from automl.errors import DataError
 
 
@@ -37,10 +37,31 @@ def test_summary_is_json_safe() -> None:
     assert sum(summary["classes"].values()) == 1797 and set(summary["classes"]) == {str(i) for i in range(10)}
 
 
-@pytest.mark.parametrize("task", [t for t in TASKS if t != "image"])
-def test_tasks_without_builtin_data(task: str) -> None:
-    with pytest.raises(DataError, match=f"task '{task}' has no built-in data yet; pass data="):
-        load_dataset(task)
+@pytest.mark.parametrize(
+    ("task", "name", "objective"),
+    [("tabular", "breast_cancer", "classification"), ("text", "stdlib-docs", "classification")],
+)
+def test_every_task_has_builtin_data(task: str, name: str, objective: str) -> None:
+    data = load_dataset(task)
+    assert data.name == name and data.task == task and data.objective == objective
+    assert data.make_preprocessor is not None  # raw rows, preprocessed per fold
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "objective", "n_outputs"),
+    [("builtin:diabetes", "diabetes", "regression", 1), ("builtin:digits", "digits", "classification", 10)],
+)
+def test_named_builtin_tables(data: str, name: str, objective: str, n_outputs: int) -> None:
+    dataset = load_dataset("tabular", data)
+    assert (dataset.name, dataset.objective, dataset.n_outputs) == (name, objective, n_outputs)
+    assert dataset.y.dtype == (np.float32 if objective == "regression" else np.int64)
+
+
+def test_unknown_builtin_name() -> None:
+    with pytest.raises(DataError) as info:
+        load_dataset("tabular", "builtin:diabets")
+    assert "unknown built-in tabular data set 'diabets'" in str(info.value)
+    assert "builtin:diabetes" in str(info.value)
 
 
 def test_unknown_task() -> None:
@@ -100,10 +121,18 @@ def test_missing_path(tmp_path: Path) -> None:
 
 
 def test_unsupported_file(tmp_path: Path) -> None:
-    path = tmp_path / "data.csv"
-    path.write_text("a,b\n1,2\n")
-    with pytest.raises(DataError, match="unsupported data for task 'tabular'; expected an .npz file"):
+    path = tmp_path / "data.json"
+    path.write_text("{}")
+    with pytest.raises(DataError, match="unsupported data for task 'tabular'; expected a .csv file"):
         load_dataset("tabular", path)
+
+
+def test_options_that_do_not_apply(tmp_path: Path) -> None:
+    X, y = arrays()
+    path = tmp_path / "pics.npz"
+    np.savez(path, x=X, y=y)
+    with pytest.raises(DataError, match="--target, --groups does not apply to npz data"):
+        load_dataset("tabular", path, target="y", groups="g")
 
 
 def test_unsupported_data_argument() -> None:
@@ -156,3 +185,16 @@ def test_two_dimensional_labels() -> None:
     X, y = arrays()
     with pytest.raises(DataError, match=r"y must be one label per example \(1-D\), got shape \(15, 1\)"):
         load_dataset("tabular", (X, y[:, None]))
+
+
+def test_arrays_objective() -> None:
+    X, _ = arrays(n_per_class=10)
+    y = np.linspace(0.0, 1.0, 30)
+    data = load_dataset("tabular", (X, y))
+    assert data.objective == "regression" and data.classes is None and data.y.dtype == np.float32
+    images = load_dataset("image", (np.zeros((50, 2, 2)), np.arange(50) % 25), n_splits=2)
+    assert images.objective == "classification" and images.n_outputs == 25  # many classes stay classes
+    forced = load_dataset("image", (X.reshape(30, 2, 2), y), objective="regression")
+    assert forced.objective == "regression" and forced.X.shape == (30, 2, 2, 1)
+    with pytest.raises(DataError, match="regression needs numeric targets"):
+        load_dataset("tabular", (X, np.array(["a", "b", "c"] * 10)), objective="regression")

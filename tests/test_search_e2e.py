@@ -72,7 +72,7 @@ def test_parent_run_holds_the_search_artifacts(first_search: automl.SearchResult
     names = {a.path for a in client.list_artifacts(first_search.parent_run_id)}
     assert {
         "leaderboard.csv",
-        "optuna_plots.html",
+        "report.html",
         "search_config.json",
         "data_summary.json",
         "search_space.yaml",
@@ -81,6 +81,17 @@ def test_parent_run_holds_the_search_artifacts(first_search: automl.SearchResult
     parent = client.get_run(first_search.parent_run_id)
     assert parent.info.status == "FINISHED"
     assert "best_accuracy" in parent.data.metrics
+
+
+def test_report_summarises_the_search(first_search: automl.SearchResult, tmp_path: Path) -> None:
+    path = MlflowClient(first_search.tracking_uri).download_artifacts(
+        first_search.parent_run_id, "report.html", str(tmp_path)
+    )
+    text = Path(path).read_text(encoding="utf-8")
+    assert f"Search report: {first_search.study.study_name}" in text
+    assert f"{first_search.best_score:.4f} ± {first_search.best_score_std:.4f}" in text
+    assert "Leaderboard (top 3 of 3 finished trials)" in text
+    assert "Optimization history" in text and "plotly" in text
 
 
 def test_logged_model_loads_through_pyfunc_and_predicts(first_search: automl.SearchResult) -> None:

@@ -156,7 +156,7 @@ def test_batch_norm_must_be_boolean() -> None:
 def test_unknown_key_with_suggestion() -> None:
     message = error(with_params("regularization:\n  dropuot: 0.2\n"))
     assert "at 'regularization.dropuot'" in message and "unknown key 'dropuot'" in message
-    assert "allowed: dropout, l2, batch_norm" in message and "Did you mean 'dropout'?" in message
+    assert "allowed: dropout, l1, l2, batch_norm, augmentation" in message and "Did you mean 'dropout'?" in message
 
 
 def test_unknown_top_group() -> None:
@@ -213,7 +213,7 @@ def test_missing_required_key(text: str, where: str, key: str) -> None:
 def test_group_expected() -> None:
     message = error(with_params("regularization: 0.1\n"))
     assert "at 'regularization'" in message
-    assert "expected a group with keys dropout, l2, batch_norm, found the value 0.1" in message
+    assert "expected a group with keys dropout, l1, l2, batch_norm, augmentation, found the value 0.1" in message
 
 
 def test_repeated_group_expected() -> None:

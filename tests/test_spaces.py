@@ -75,7 +75,7 @@ def test_load_space_by_name_and_by_path_agree(image: SearchSpace) -> None:
     by_path = load_space(shipped_spaces()["image"])
     assert by_path.root == image.root
     assert image.task == "image"
-    assert image.description.startswith("MLP and CNN families")
+    assert image.description.startswith("MLP, CNN and residual CNN families")
     assert image.source == str(shipped_spaces()["image"])
 
 
@@ -103,7 +103,7 @@ def test_node_kinds_of_image_space(image: SearchSpace) -> None:
     root = image.root
     family = root.children["architecture"].children["family"]
     assert isinstance(family, Branch) and family.default == "cnn"
-    assert set(family.branches) == {"mlp", "cnn"}
+    assert set(family.branches) == {"mlp", "cnn", "resnet"}
     cnn = family.branches["cnn"]
     assert isinstance(cnn.children["n_blocks"], IntParam)
     block = cnn.children["block"]
@@ -147,8 +147,9 @@ def test_type_fixed_holds_a_mapping() -> None:
 
 # --------------------------------------------------------------------------- counting and bounds
 def test_n_params_counts_every_branch_and_one_repeat_index(image: SearchSpace) -> None:
-    # family 1 + mlp 2 + cnn 5, activation 1, optimizer 1 + 13 conditional, regularization 3, training 2
-    assert image.n_params() == 28
+    # family 1 + mlp 2 + cnn 6 + resnet 5, activation 1, optimizer 1 + 13 conditional, regularization 3
+    # + augmentation 3, training 2
+    assert image.n_params() == 37
 
 
 def test_upper_bound(image: SearchSpace) -> None:
@@ -170,14 +171,14 @@ def test_every_sample_of_image_space_builds_a_valid_spec(image: SearchSpace) -> 
         spec = build_spec(config, input_shape=(8, 8, 1), n_outputs=10, objective="classification")
         assert isinstance(spec, ModelSpec)
         assert ModelSpec.from_dict(json.loads(spec.to_json())) == spec
-        assert spec.layers[-1].kind in {"dense", "flatten", "dropout", "activation", "batch_norm"}
+        assert spec.layers[-1].kind in {"dense", "flatten", "global_pool2d", "dropout", "activation", "batch_norm"}
         assert 10 <= spec.epochs <= 30 and spec.epochs % 5 == 0
         assert spec.batch_size in (32, 64, 128)
         assert spec.early_stopping_patience == 3
         families.add(config["architecture"]["family"])
         optimizers.add(config["optimizer"]["name"])
         study.tell(trial, 0.0)
-    assert families == {"mlp", "cnn"}
+    assert families == {"mlp", "cnn", "resnet"}
     assert len(optimizers) >= 5  # 50 random trials reach most of the seven optimizers
 
 
@@ -217,6 +218,9 @@ def test_repeat_groups_yield_one_dict_per_index(image: SearchSpace) -> None:
                 assert trial.params[f"architecture.cnn.block.{i}.filters"] == block["filters"]
                 assert 16 <= block["filters"] <= 128
             assert f"architecture.cnn.block.{n}.filters" not in trial.params
+        elif arch["family"] == "resnet":
+            n = arch["n_stages"]
+            assert [set(stage) for stage in arch["stage"]] == [{"filters", "blocks"}] * n
         else:
             n = arch["n_layers"]
             assert [set(layer) for layer in arch["layer"]] == [{"units"}] * n
@@ -279,11 +283,17 @@ def test_defaults_enqueued_reproduce_the_defaults(image: SearchSpace) -> None:
             "n_blocks": 2,
             "block": [{"filters": 32, "kernel_size": 3}, {"filters": 32, "kernel_size": 3}],
             "pooling": "max",
+            "head": "flatten",
             "dense_units": 128,
         },
         "activation": "relu",
         "optimizer": {"name": "adam", "learning_rate": pytest.approx(2e-3), "beta_1": pytest.approx(0.9)},
-        "regularization": {"dropout": pytest.approx(0.2), "l2": pytest.approx(1e-5), "batch_norm": False},
+        "regularization": {
+            "dropout": pytest.approx(0.2),
+            "l2": pytest.approx(1e-5),
+            "batch_norm": False,
+            "augmentation": {"flip": "none", "shift": 0.0, "rotation": 0.0},
+        },
         "training": {"batch_size": 64, "epochs": 20, "early_stopping_patience": 3},
     }
 
@@ -306,6 +316,9 @@ def test_sample_with_fixed_trial(image: SearchSpace) -> None:
         "regularization.dropout": 0.0,
         "regularization.l2": 1e-4,
         "regularization.batch_norm": True,
+        "regularization.augmentation.flip": "none",
+        "regularization.augmentation.shift": 0.0,
+        "regularization.augmentation.rotation": 0.0,
         "training.batch_size": 32,
         "training.epochs": 10,
     }
@@ -420,7 +433,7 @@ def test_error_misspelt_key_under_regularization(tmp_path: Path) -> None:
     message = str(err)
     assert "regularization.dropuot" in message and "line 7" in message
     assert "unknown key 'dropuot'" in message
-    assert "allowed: dropout, l2, batch_norm" in message
+    assert "allowed: dropout, l1, l2, batch_norm, augmentation" in message
     assert "Did you mean 'dropout'?" in message
 
 

@@ -48,7 +48,7 @@ def test_every_sampler_samples_the_image_space(name: str) -> None:
     for i in range(10):  # past TPE's 8 start-up trials
         trial = study.ask()
         config = space.sample(trial)
-        assert config["architecture"]["family"] in ("mlp", "cnn")
+        assert config["architecture"]["family"] in ("mlp", "cnn", "resnet")
         study.tell(trial, float(i % 3))
     assert len(study.trials) == 10
 

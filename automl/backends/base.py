@@ -34,6 +34,22 @@ class FitResult:
         return len(self.history.get("loss", []))
 
 
+def class_weights(spec: ModelSpec, y: np.ndarray) -> dict[int, float] | None:
+    """Per-class loss weights for ``spec.class_weight`` computed from the training labels ``y``.
+
+    ``"balanced"`` gives class ``c`` the weight ``n / (k * n_c)`` (scikit-learn's
+    ``compute_class_weight``; ``k`` = classes present in ``y``); classes absent from ``y`` get 1.
+    None when the spec asks for no weighting, and for regression, which ignores ``class_weight``.
+    """
+    if spec.class_weight is None or spec.objective != "classification":
+        return None
+    from sklearn.utils.class_weight import compute_class_weight
+
+    present = np.unique(y)
+    weights = compute_class_weight(spec.class_weight, classes=present, y=y)
+    return {k: 1.0 for k in range(spec.n_outputs)} | {int(c): float(w) for c, w in zip(present, weights, strict=True)}
+
+
 class BaseBackend(ABC):
     """Compiles a ``ModelSpec`` into a model and trains, predicts, saves and loads it.
 
@@ -41,7 +57,9 @@ class BaseBackend(ABC):
     between models besides the framework itself. ``fit`` validates on ``validation``
     each epoch, stops early after ``spec.early_stopping_patience`` epochs without
     improvement of the validation loss and restores the best weights; it raises
-    ``TrialFailed`` when the loss becomes NaN or infinite.
+    ``TrialFailed`` when the loss becomes NaN or infinite. The training loss is
+    ``sum(w[y] * loss) / batch + l1 * sum(|kernel|) + l2 * sum(kernel**2)`` with ``w`` from
+    ``class_weights(spec, y)`` (1 without class weights); metrics are unweighted.
     """
 
     name: str
@@ -79,6 +97,17 @@ class BaseBackend(ABC):
     @abstractmethod
     def load(self, directory: Path, spec: ModelSpec) -> Any:
         """Read a model written by ``save``."""
+
+    def snapshot(self, model: Any) -> Any | None:
+        """The untrained state of a just-built ``model`` (weights and optimizer), for ``restore``.
+
+        None (the default) when the backend cannot restore one: cross-validation then builds a
+        new model per fold. Restoring instead of rebuilding keeps the traced training graph.
+        """
+        return None
+
+    def restore(self, model: Any, state: Any) -> None:  # noqa: B027 - only called with a state from snapshot
+        """Put ``model`` back in the state ``snapshot`` returned: as if just built."""
 
     @abstractmethod
     def seed(self, seed: int) -> None:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from automl.backends.base import BaseBackend, EpochCallback, FitResult
+from automl.backends._keras_text import text_layer
+from automl.backends.base import BaseBackend, EpochCallback, FitResult, class_weights
 from automl.errors import BackendUnavailableError, TrialFailed
-from automl.spec import LEAKY_RELU_SLOPE, Layer, ModelSpec
+from automl.spec import BATCH_NORM_MOMENTUM, LEAKY_RELU_SLOPE, TEXT_LAYER_KINDS, Layer, ModelSpec
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out of the console
 
@@ -38,13 +40,62 @@ class _EpochHook(keras.callbacks.Callback):
             self.stopped = self.model.stop_training = True
 
 
+def _activation(name: str) -> Any:
+    if name == "leaky_relu":
+        return keras.layers.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE)
+    return keras.layers.Activation(name)
+
+
+def _residual_block(p: dict[str, Any], regularizer: Any) -> Callable[[Any], Any]:
+    """Two 'same' convolutions (the first strided) with optional batch norm, added to the input
+    (through a 1x1 strided projection when the width or the stride changes), then the activation.
+    """
+    filters, kernel_size, stride = int(p["filters"]), int(p["kernel_size"]), int(p.get("stride", 1))
+
+    def conv(size: int, strides: int) -> Any:
+        return keras.layers.Conv2D(filters, size, strides=strides, padding="same", kernel_regularizer=regularizer)
+
+    def norm(x: Any) -> Any:
+        return keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)(x) if p.get("batch_norm") else x
+
+    def apply(inputs: Any) -> Any:
+        x = _activation(p["activation"])(norm(conv(kernel_size, stride)(inputs)))
+        x = norm(conv(kernel_size, 1)(x))
+        shortcut = inputs
+        if stride != 1 or inputs.shape[-1] != filters:
+            shortcut = norm(conv(1, stride)(inputs))
+        return _activation(p["activation"])(keras.layers.Add()([x, shortcut]))
+
+    return apply
+
+
+def _augment(p: dict[str, Any]) -> Callable[[Any], Any]:
+    """Random flips, shifts and rotations (fractions, as Keras' layers take them), zero-filled;
+    active in ``fit`` only, the identity at prediction and in saved models.
+    """
+    layers = []
+    if p.get("flip", "none") != "none":
+        layers.append(keras.layers.RandomFlip("horizontal_and_vertical" if p["flip"] == "both" else p["flip"]))
+    if p.get("shift", 0) > 0:
+        layers.append(keras.layers.RandomTranslation(p["shift"], p["shift"], fill_mode="constant"))
+    if p.get("rotation", 0) > 0:
+        layers.append(keras.layers.RandomRotation(p["rotation"], fill_mode="constant"))
+
+    def apply(x: Any) -> Any:
+        for layer in layers:
+            x = layer(x)
+        return x
+
+    return apply
+
+
 class KerasBackend(BaseBackend):
     """Builds functional Keras models; trains with ``fit`` and early stopping on val_loss."""
 
     name = "keras"
 
     def build(self, spec: ModelSpec) -> Any:
-        regularizer = keras.regularizers.L2(spec.l2) if spec.l2 > 0 else None
+        regularizer = keras.regularizers.L1L2(l1=spec.l1, l2=spec.l2) if spec.l1 > 0 or spec.l2 > 0 else None
         inputs = keras.Input(shape=spec.input_shape)
         x = inputs
         for layer in spec.layers:
@@ -76,11 +127,15 @@ class KerasBackend(BaseBackend):
         if layer.kind == "dropout":
             return keras.layers.Dropout(p["rate"])
         if layer.kind == "batch_norm":
-            return keras.layers.BatchNormalization()
+            return keras.layers.BatchNormalization(momentum=BATCH_NORM_MOMENTUM)
         if layer.kind == "activation":
-            if p["name"] == "leaky_relu":
-                return keras.layers.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE)
-            return keras.layers.Activation(p["name"])
+            return _activation(p["name"])
+        if layer.kind == "residual_block":
+            return _residual_block(p, regularizer)
+        if layer.kind == "augment":
+            return _augment(p)
+        if layer.kind in TEXT_LAYER_KINDS:
+            return text_layer(layer, regularizer)
         raise ValueError(f"the Keras backend cannot build layer kind {layer.kind!r}")
 
     @staticmethod
@@ -127,6 +182,7 @@ class KerasBackend(BaseBackend):
             batch_size=spec.batch_size,
             epochs=epochs or spec.epochs,
             validation_data=validation,
+            class_weight=class_weights(spec, y),
             callbacks=callbacks,
             verbose=0,
         ).history
@@ -152,6 +208,16 @@ class KerasBackend(BaseBackend):
 
     def load(self, directory: Path, spec: ModelSpec) -> Any:
         return keras.models.load_model(directory / "model.keras")
+
+    def snapshot(self, model: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        model.optimizer.build(model.trainable_variables)  # its slots exist before the first step
+        return model.get_weights(), [v.numpy() for v in model.optimizer.variables]
+
+    def restore(self, model: Any, state: tuple[list[np.ndarray], list[np.ndarray]]) -> None:
+        weights, optimizer_values = state
+        model.set_weights(weights)
+        for variable, value in zip(model.optimizer.variables, optimizer_values, strict=True):
+            variable.assign(value)
 
     def seed(self, seed: int) -> None:
         keras.utils.set_random_seed(seed)

@@ -14,6 +14,7 @@ operation, so training, prediction and exported models all take NHWC input.
 from __future__ import annotations
 
 import math
+import os
 import random
 import warnings
 from pathlib import Path
@@ -22,16 +23,17 @@ from typing import Any
 import numpy as np
 
 from automl._compat import import_mxnet
-from automl.backends.base import BaseBackend, EpochCallback, FitResult
+from automl.backends._mxnet_text import text_blocks
+from automl.backends.base import BaseBackend, EpochCallback, FitResult, class_weights
 from automl.errors import TrialFailed
-from automl.spec import LEAKY_RELU_SLOPE, Layer, ModelSpec
+from automl.spec import BATCH_NORM_MOMENTUM, LEAKY_RELU_SLOPE, TEXT_LAYER_KINDS, Layer, ModelSpec
 
 mx = import_mxnet()
 from mxnet import autograd, gluon, nd  # noqa: E402 - mxnet must be imported through import_mxnet first
 from mxnet.gluon import nn  # noqa: E402
 
 KERAS_EPSILON = 1e-7  # epsilon of every Keras optimizer
-BN_MOMENTUM, BN_EPSILON = 0.99, 1e-3  # Keras BatchNormalization defaults
+BN_MOMENTUM, BN_EPSILON = BATCH_NORM_MOMENTUM, 1e-3  # as the Keras backend's BatchNormalization
 PREDICT_BATCH = 1024
 EXPORT_PREFIX = "model"  # save() writes model-symbol.json and model-0000.params
 SYMBOL_FILE, PARAMS_FILE = f"{EXPORT_PREFIX}-symbol.json", f"{EXPORT_PREFIX}-0000.params"
@@ -110,7 +112,9 @@ def _layer_blocks(layer: Layer, shape: tuple[int, ...]) -> tuple[list[nn.HybridB
     Shapes are tracked so every block is created with its input size (no deferred initialisation).
     """
     p, kind, image = layer.params, layer.kind, len(shape) == 3
-    if kind in ("conv2d", "pool2d", "global_pool2d") and not image:
+    if kind in TEXT_LAYER_KINDS:
+        return text_blocks(layer, shape)
+    if kind in ("conv2d", "pool2d", "global_pool2d", "residual_block", "augment") and not image:
         raise TrialFailed(f"layer {kind!r} needs an image map of shape (height, width, channels), got {shape}")
     if kind == "flatten":
         block = _FlattenChannelsLast() if image else nn.Flatten()
@@ -138,6 +142,11 @@ def _layer_blocks(layer: Layer, shape: tuple[int, ...]) -> tuple[list[nn.HybridB
         return [nn.BatchNorm(axis=axis, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, in_channels=shape[-1])], shape
     if kind == "activation":
         return [_activation(p["name"])], shape
+    if kind == "residual_block":
+        block = _ResidualBlock(p, shape)
+        return [block], block.out_shape
+    if kind == "augment":
+        return [_Augment(p, shape)], shape
     raise TrialFailed(f"the MXNet backend cannot build layer kind {kind!r}")
 
 
@@ -149,8 +158,118 @@ def _dense(units: int, shape: tuple[int, ...]) -> nn.Dense:
 
 
 def _kernels(network: SpecNetwork) -> list[gluon.Parameter]:
-    """The dense/conv kernels (not biases, not batch norm), the weights ``l2`` applies to."""
-    return [block.weight for block in network.body._children.values() if isinstance(block, nn.Dense | nn.Conv2D)]
+    """The dense/conv kernels (not biases, not batch norm), the weights ``l1``/``l2`` apply to, also those
+    inside composite blocks (residual blocks)."""
+    kernels: list[gluon.Parameter] = []
+
+    def walk(block: nn.Block) -> None:
+        for child in block._children.values():
+            if isinstance(child, nn.Dense | nn.Conv1D | nn.Conv2D):
+                kernels.append(child.weight)
+            walk(child)
+
+    walk(network.body)
+    return kernels
+
+
+def _same_conv(filters: int, kernel_size: int, stride: int, shape: tuple[int, ...]) -> tuple[list[Any], tuple]:
+    """A Conv2D with TensorFlow's 'same' padding for any stride: output ``ceil(n / stride)``, and
+    ``max((out - 1) * stride + k - n, 0)`` padding split with the extra row/column after."""
+    pads, out = [], []
+    for n in shape[:2]:
+        size = -(-n // stride)
+        total = max((size - 1) * stride + kernel_size - n, 0)
+        pads.append((total // 2, total - total // 2))
+        out.append(size)
+    symmetric = all(before == after for before, after in pads)
+    conv = nn.Conv2D(
+        filters,
+        kernel_size,
+        strides=stride,
+        padding=tuple(before for before, _ in pads) if symmetric else 0,
+        in_channels=shape[2],
+    )
+    pad = [] if symmetric else [_Pad((0, 0, 0, 0, *pads[0], *pads[1]))]
+    return [*pad, conv], (out[0], out[1], filters)
+
+
+def _image_batch_norm(channels: int) -> nn.BatchNorm:
+    return nn.BatchNorm(axis=1, momentum=BN_MOMENTUM, epsilon=BN_EPSILON, in_channels=channels)
+
+
+class _Pad(nn.HybridBlock):
+    """Constant zero padding of an NCHW map (``pad_width`` as ``F.pad`` takes it)."""
+
+    def __init__(self, pad_width: tuple[int, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._pad_width = pad_width
+
+    def hybrid_forward(self, F: Any, x: Any) -> Any:
+        return F.pad(x, mode="constant", constant_value=0.0, pad_width=self._pad_width)
+
+
+class _ResidualBlock(nn.HybridBlock):
+    """The Keras backend's residual block: conv (strided) [bn] act, conv [bn], plus the input
+    (through a 1x1 strided conv [bn] when the width or the stride changes), then the activation.
+    Parameters register in the order Keras lists its weights (main path, then the projection)."""
+
+    def __init__(self, p: dict[str, Any], shape: tuple[int, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        filters, kernel_size, stride = int(p["filters"]), int(p["kernel_size"]), int(p.get("stride", 1))
+        norm = bool(p.get("batch_norm"))
+        first, mid = _same_conv(filters, kernel_size, stride, shape)
+        second, self.out_shape = _same_conv(filters, kernel_size, 1, mid)
+        self.main = nn.HybridSequential()
+        self.main.add(*first, *([_image_batch_norm(filters)] if norm else []), _activation(p["activation"]))
+        self.main.add(*second, *([_image_batch_norm(filters)] if norm else []))
+        self.projection = None
+        if stride != 1 or shape[2] != filters:
+            self.projection = nn.HybridSequential()
+            projection, _ = _same_conv(filters, 1, stride, shape)
+            self.projection.add(*projection, *([_image_batch_norm(filters)] if norm else []))
+        self.activation = _activation(p["activation"])
+
+    def hybrid_forward(self, F: Any, x: Any) -> Any:
+        shortcut = x if self.projection is None else self.projection(x)
+        return self.activation(self.main(x) + shortcut)
+
+
+class _Augment(nn.HybridBlock):
+    """Random flips, shifts and rotations of an NCHW batch, as Keras' ``RandomFlip``,
+    ``RandomTranslation`` and ``RandomRotation`` (``fill_mode='constant'``) do: one random affine
+    map per image, applied with ``GridGenerator`` + ``BilinearSampler`` (zeros outside the image).
+
+    A hybridized graph is traced once for training and prediction alike, so the training switch
+    lives in the graph: ``Dropout(p=0.5)`` of ones is 0 or 2 under ``autograd.record()`` and
+    exactly 1 otherwise, so ``|dropout(1) - 1|`` selects the augmented images while training and
+    the untouched input at prediction and in exported models.
+    """
+
+    def __init__(self, p: dict[str, Any], shape: tuple[int, ...], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.flip = p.get("flip", "none")
+        self.shift, self.rotation = float(p.get("shift", 0)), float(p.get("rotation", 0))
+        self.height, self.width = int(shape[0]), int(shape[1])
+
+    def hybrid_forward(self, F: Any, x: Any) -> Any:
+        per_image = F.reshape(F.slice_axis(F.reshape(x, (0, -1)), axis=1, begin=0, end=1), (-1,))
+        one, zero = F.ones_like(per_image), F.zeros_like(per_image)
+
+        def uniform(bound: float) -> Any:
+            return F.random.uniform_like(per_image, low=-bound, high=bound) if bound > 0 else zero
+
+        def sign(flipped: bool) -> Any:  # -1 for half of the images when flipped along this axis
+            return F.where(uniform(1.0) < 0, -one, one) if flipped else one
+
+        sx, sy = sign(self.flip in ("horizontal", "both")), sign(self.flip in ("vertical", "both"))
+        angle = uniform(self.rotation) * (2 * math.pi)
+        cos, sin = F.cos(angle), F.sin(angle)
+        ratio = self.height / self.width  # rotate in pixel space, not in the [-1, 1] normalized square
+        shift_x, shift_y = 2 * uniform(self.shift), 2 * uniform(self.shift)  # [-1, 1] spans the image: 2x
+        theta = F.stack(cos * sx, -sin * sy * ratio, shift_x, sin * sx / ratio, cos * sy, shift_y, axis=1)
+        grid = F.GridGenerator(theta, transform_type="affine", target_shape=(self.height, self.width))
+        training = F.abs(F.Dropout(one, p=0.5) - 1)
+        return F.where(training, F.BilinearSampler(x, grid), x)
 
 
 # --------------------------------------------------------------------------- optimizers
@@ -285,7 +404,9 @@ class _EarlyStopping:
     def restore(self, network: SpecNetwork) -> None:
         if self.weights is not None:
             for name, param in network.collect_params().items():
-                param.set_data(self.weights[name])
+                # an operator, not set_data: oneDNN may hold a weight (Conv1D's) in its own layout
+                # after inference, and a plain copy into it fails with "to.IsDefaultData()"
+                nd.identity(self.weights[name], out=param.data())
 
 
 def _snapshot(network: SpecNetwork) -> dict[str, Any]:
@@ -294,19 +415,23 @@ def _snapshot(network: SpecNetwork) -> dict[str, Any]:
 
 
 class _Objective:
-    """The training objective and metrics of a spec: per-sample loss, metric, ``l2`` penalty."""
+    """The training objective and metrics of a spec: per-sample loss, metric, ``l1``/``l2`` penalty."""
 
     def __init__(self, spec: ModelSpec, network: SpecNetwork) -> None:
         self.classification = spec.objective == "classification"
         self.metric = "accuracy" if self.classification else "mae"
-        self.l2, self.kernels = spec.l2, _kernels(network)
+        self.l1, self.l2, self.kernels = spec.l1, spec.l2, _kernels(network)
+        self.regularized = self.l1 > 0 or self.l2 > 0
         self._cross_entropy = gluon.loss.SoftmaxCrossEntropyLoss()
 
-    def losses(self, out: Any, y: Any) -> Any:
-        """Per-sample loss from the body's output: cross-entropy on logits, or squared error."""
+    def losses(self, out: Any, y: Any, weights: Any = None) -> Any:
+        """Per-sample loss from the body's output: cross-entropy on logits, or squared error;
+        times the per-sample class ``weights`` when given (Keras' ``class_weight``)."""
         if self.classification:
-            return self._cross_entropy(out, y)
-        return nd.square(out.reshape((-1,)) - y)
+            losses = self._cross_entropy(out, y)
+        else:
+            losses = nd.square(out.reshape((-1,)) - y)
+        return losses if weights is None else losses * weights
 
     def metric_sum(self, out: Any, y: Any) -> Any:
         """Sum over the batch of the metric (correct predictions, or absolute errors)."""
@@ -315,8 +440,14 @@ class _Objective:
         return nd.abs(out.reshape((-1,)) - y).sum()
 
     def penalty(self) -> Any:
-        """``l2 * sum(kernel**2)`` over dense/conv kernels (Keras' kernel_regularizer=L2(l2))."""
-        return self.l2 * nd.add_n(*[nd.square(k.data()).sum() for k in self.kernels])
+        """``l1 * sum(|kernel|) + l2 * sum(kernel**2)`` over dense/conv kernels (Keras'
+        ``kernel_regularizer=L1L2(l1, l2)``)."""
+        terms = []
+        if self.l1 > 0:
+            terms.append(self.l1 * nd.add_n(*[nd.abs(k.data()).sum() for k in self.kernels]))
+        if self.l2 > 0:
+            terms.append(self.l2 * nd.add_n(*[nd.square(k.data()).sum() for k in self.kernels]))
+        return nd.add_n(*terms)
 
 
 # --------------------------------------------------------------------------- backend
@@ -365,10 +496,12 @@ class MXNetBackend(BaseBackend):
             else None
         )
         X_nd, y_nd = self._array(X), self._array(y)
+        weights = class_weights(spec, y)
+        w_nd = None if weights is None else self._array(np.array([weights[int(c)] for c in y]))
         history: dict[str, list[float]] = {}
         stopped_by_callback = False
         for epoch in range(epochs or spec.epochs):
-            logs = self._train_epoch(model, objective, trainer, X_nd, y_nd, spec.batch_size)
+            logs = self._train_epoch(model, objective, trainer, X_nd, y_nd, w_nd, spec.batch_size)
             if not math.isfinite(logs["loss"]):
                 raise TrialFailed("the training loss became NaN or infinite (diverged); try a lower learning rate")
             if validation is not None:
@@ -390,19 +523,31 @@ class MXNetBackend(BaseBackend):
         return FitResult(history=history, best_epoch=best_epoch, stopped_by_callback=stopped_by_callback)
 
     def _train_epoch(
-        self, network: SpecNetwork, objective: _Objective, trainer: gluon.Trainer, X: Any, y: Any, batch_size: int
+        self,
+        network: SpecNetwork,
+        objective: _Objective,
+        trainer: gluon.Trainer,
+        X: Any,
+        y: Any,
+        weights: Any,
+        batch_size: int,
     ) -> dict[str, float]:
-        """One pass over shuffled mini-batches; Keras' logs (batch-size weighted means)."""
+        """One pass over shuffled mini-batches; Keras' logs (batch-size weighted means).
+
+        With per-sample class ``weights``, as in Keras: the batch loss is ``sum(w * loss) / batch``;
+        the metric stays unweighted (Keras compiles ``metrics``, not ``weighted_metrics``).
+        """
         n = X.shape[0]
         order = nd.array(np.random.permutation(n), ctx=self._ctx, dtype="int64")
         loss_sum, metric_sum = nd.zeros((1,), ctx=self._ctx), nd.zeros((1,), ctx=self._ctx)
         for start in range(0, n, batch_size):
             index = order[start : start + batch_size]
             xb, yb = nd.take(X, index), nd.take(y, index)
+            wb = None if weights is None else nd.take(weights, index)
             with autograd.record():
                 out = network.body(xb)
-                loss = objective.losses(out, yb).mean()
-                if objective.l2 > 0:
+                loss = objective.losses(out, yb, wb).mean()
+                if objective.regularized:
                     loss = loss + objective.penalty()
             loss.backward()
             trainer.step(1)  # the loss is already a batch mean
@@ -421,7 +566,7 @@ class MXNetBackend(BaseBackend):
             loss_sum += objective.losses(out, yb).sum()
             metric_sum += objective.metric_sum(out, yb)
         loss = float(loss_sum.asscalar()) / len(X)
-        if objective.l2 > 0:
+        if objective.regularized:
             loss += float(objective.penalty().asscalar())
         return loss, float(metric_sum.asscalar()) / len(X)
 
@@ -469,7 +614,12 @@ class MXNetBackend(BaseBackend):
 
 
 def _context() -> Any:
-    """``mx.gpu(0)`` when MXNet sees a GPU, else the CPU (also when the GPU query fails)."""
+    """``mx.gpu(0)`` when MXNet sees a GPU, else the CPU (also when the GPU query fails).
+
+    ``AUTOML_MXNET_CPU=1`` (set by automl.devices for GPUs MXNet 1.9.1 has no kernels for) keeps it on the CPU.
+    """
+    if os.environ.get("AUTOML_MXNET_CPU") == "1":
+        return mx.cpu()
     try:
         has_gpu = mx.context.num_gpus() > 0
     except Exception:  # noqa: BLE001 - a CPU-only build or a broken driver: train on the CPU

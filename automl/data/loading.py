@@ -1,4 +1,4 @@
-"""Load a task's data: built-in sets (no download), arrays from the API, or files."""
+"""Load a task's data: built-in sets (no download), arrays from the API, or files and folders."""
 
 from __future__ import annotations
 
@@ -11,28 +11,60 @@ from automl.data.dataset import Dataset
 from automl.errors import DataError, unknown
 
 TASKS = ("image", "text", "tabular")
+BUILTIN_PREFIX = "builtin:"
+BUILTINS = {"image": ("digits",), "tabular": ("breast_cancer", "diabetes", "digits"), "text": ("stdlib-docs",)}
+OBJECTIVES = ("classification", "regression")
 
 
-def load_dataset(task: str, data: Any = None, *, n_splits: int = 5) -> Dataset:
-    """Load the data of ``task``: the built-in set when ``data`` is None, an ``(X, y)``
-    pair of arrays, or a path. Checks that every class has at least ``n_splits`` examples.
+def load_dataset(
+    task: str,
+    data: Any = None,
+    *,
+    n_splits: int = 5,
+    target: str | None = None,
+    text_column: str | None = None,
+    objective: str | None = None,
+    groups: str | None = None,
+    image_size: Any = None,
+) -> Dataset:
+    """Load the data of ``task``: the built-in set when ``data`` is None (or ``"builtin:NAME"``),
+    an ``(X, y)`` pair of arrays, or a path (image: a folder of class sub-folders or an .npz;
+    tabular: a CSV with column ``target``; text: a CSV or a folder of class sub-folders of .txt).
+
+    ``objective`` forces classification or regression (default: inferred from the target);
+    ``groups`` names a CSV column that keeps rows together in one fold; ``image_size`` is the
+    size images are resized to. Checks that every class and group allows ``n_splits`` folds.
     """
     if task not in TASKS:
         raise DataError(unknown("task", task, TASKS))
-    if data is None:
-        dataset = _builtin(task)
+    if objective is not None and objective not in OBJECTIVES:
+        raise DataError(unknown("objective", objective, OBJECTIVES))
+    options = {"target": target, "text_column": text_column, "groups": groups, "image_size": image_size}
+    if data is None or (isinstance(data, str) and data.startswith(BUILTIN_PREFIX)):
+        _reject_unused("the built-in data", options)
+        dataset = _builtin(task, None if data is None else data.removeprefix(BUILTIN_PREFIX))
     elif isinstance(data, tuple | list) and len(data) == 2:
-        dataset = from_arrays(np.asarray(data[0]), np.asarray(data[1]), task=task, name="arrays")
+        _reject_unused("(X, y) arrays", options)
+        dataset = from_arrays(np.asarray(data[0]), np.asarray(data[1]), task=task, name="arrays", objective=objective)
     elif isinstance(data, str | Path):
-        dataset = _from_path(task, Path(data))
+        dataset = _from_path(task, Path(data), objective=objective, **options)
     else:
         raise DataError(f"data must be None, an (X, y) pair or a path; got {type(data).__name__}")
+    if objective is not None and dataset.objective != objective:
+        raise DataError(f"{dataset.name}: objective {objective!r} is not available for this data ({dataset.objective})")
     _check_classes(dataset, n_splits)
+    _check_groups(dataset, n_splits)
     return dataset
 
 
-def from_arrays(X: np.ndarray, y: np.ndarray, *, task: str, name: str) -> Dataset:
-    """A classification ``Dataset`` from feature and label arrays (labels of any type)."""
+def from_arrays(X: np.ndarray, y: np.ndarray, *, task: str, name: str, objective: str | None = None) -> Dataset:
+    """A ``Dataset`` from feature and target arrays (labels of any type, or numbers for regression).
+
+    Unless ``objective`` is given, image and text data are classification and tabular data
+    infer it from ``y`` (see ``tabular.infer_objective``).
+    """
+    from automl.data.tabular import infer_objective
+
     if len(X) != len(y):
         raise DataError(f"{name}: X has {len(X)} rows but y has {len(y)}")
     if len(X) == 0:
@@ -44,32 +76,95 @@ def from_arrays(X: np.ndarray, y: np.ndarray, *, task: str, name: str) -> Datase
         X = X[..., np.newaxis]  # (n, h, w) grey images -> (n, h, w, 1)
     if not np.isfinite(X).all():
         raise DataError(f"{name}: X contains NaN or infinite values")
+    if (objective or (infer_objective(y) if task == "tabular" else "classification")) == "regression":
+        try:
+            values = y.astype(np.float32)
+        except ValueError:
+            raise DataError(f"{name}: regression needs numeric targets; y holds {y.dtype} values") from None
+        if not np.isfinite(values).all():
+            raise DataError(f"{name}: y contains NaN or infinite values")
+        return Dataset(name=name, task=task, X=X, y=values, objective="regression")
     classes, y_index = np.unique(y, return_inverse=True)
     return Dataset(
         name=name, task=task, X=X, y=y_index.astype(np.int64), objective="classification", classes=classes.tolist()
     )
 
 
-def _builtin(task: str) -> Dataset:
-    if task == "image":
-        from sklearn.datasets import load_digits
+def _builtin(task: str, name: str | None) -> Dataset:
+    if name is not None and name not in BUILTINS[task]:
+        raise DataError(unknown(f"built-in {task} data set", name, [BUILTIN_PREFIX + n for n in BUILTINS[task]]))
+    if task == "tabular":
+        from automl.data.tabular import builtin_tabular
 
-        digits = load_digits()
-        X = (digits.images / 16.0).astype(np.float32)  # 8x8 grey levels 0..16 -> [0, 1]
-        return from_arrays(X, digits.target, task="image", name="digits")
-    raise DataError(f"task {task!r} has no built-in data yet; pass data= (or --data PATH)")
+        return builtin_tabular(name or "breast_cancer")
+    if task == "text":
+        from automl.data.text import builtin_text
+
+        return builtin_text()
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    X = (digits.images / 16.0).astype(np.float32)  # 8x8 grey levels 0..16 -> [0, 1]
+    return from_arrays(X, digits.target, task="image", name="digits")
 
 
-def _from_path(task: str, path: Path) -> Dataset:
+def _from_path(task: str, path: Path, **options: Any) -> Dataset:
     if not path.exists():
         raise DataError(f"{path}: no such file or folder")
-    if path.suffix == ".npz":
+    kind = _kind(task, path)
+    unused = {name: value for name, value in options.items() if name not in _OPTIONS[kind]}
+    _reject_unused(f"{path}", unused, f"{kind} data (it takes: {', '.join(_OPTIONS[kind])})")
+    used = {name: value for name, value in options.items() if name in _OPTIONS[kind]}
+    if kind == "npz":
         with np.load(path, allow_pickle=False) as archive:
             missing = [k for k in ("x", "y") if k not in archive.files]
             if missing:
                 raise DataError(f"{path}: an .npz needs arrays 'x' and 'y'; missing {missing}, found {archive.files}")
-            return from_arrays(archive["x"], archive["y"], task=task, name=path.stem)
-    raise DataError(f"{path}: unsupported data for task {task!r}; expected an .npz file with arrays 'x' and 'y'")
+            return from_arrays(archive["x"], archive["y"], task=task, name=path.stem, **used)
+    if kind == "image folder":
+        from automl.data.images import load_image_folder
+
+        return load_image_folder(path, **used)
+    if kind == "CSV":
+        from automl.data.tabular import load_tabular_csv
+
+        return load_tabular_csv(path, **used)
+    from automl.data.text import load_text
+
+    return load_text(path, **used)
+
+
+_OPTIONS = {
+    "npz": ("objective",),
+    "image folder": ("image_size",),
+    "CSV": ("target", "objective", "groups"),
+    "text": ("text_column", "target"),
+}
+
+
+def _kind(task: str, path: Path) -> str:
+    """Which loader reads ``path`` for ``task``."""
+    if path.suffix == ".npz":
+        return "npz"
+    if task == "image" and path.is_dir():
+        return "image folder"
+    if task == "tabular" and path.suffix == ".csv":
+        return "CSV"
+    if task == "text" and (path.is_dir() or path.suffix == ".csv"):
+        return "text"
+    expected = {
+        "image": "a folder with one sub-folder of images per class, or an .npz file with arrays 'x' and 'y'",
+        "tabular": "a .csv file (with --target COLUMN) or an .npz file with arrays 'x' and 'y'",
+        "text": "a .csv file (with --text-column and --target) or a folder with one sub-folder of .txt per class",
+    }[task]
+    raise DataError(f"{path}: unsupported data for task {task!r}; expected {expected}")
+
+
+def _reject_unused(where: str, options: dict[str, Any], what: str = "this data") -> None:
+    """A ``DataError`` naming the options given that ``what`` cannot use (rather than ignoring them)."""
+    given = ["--" + name.replace("_", "-") for name, value in options.items() if value is not None]
+    if given:
+        raise DataError(f"{where}: {', '.join(given)} does not apply to {what}")
 
 
 def _check_classes(dataset: Dataset, n_splits: int) -> None:
@@ -83,4 +178,15 @@ def _check_classes(dataset: Dataset, n_splits: int) -> None:
         raise DataError(
             f"{dataset.name}: class {dataset.classes[smallest]!r} has {counts[smallest]} example(s), fewer than "
             f"n_splits={n_splits}; add examples or lower --n-splits"
+        )
+
+
+def _check_groups(dataset: Dataset, n_splits: int) -> None:
+    if dataset.groups is None:
+        return
+    n_groups = len(np.unique(dataset.groups))
+    if n_groups < n_splits:
+        raise DataError(
+            f"{dataset.name}: {n_groups} group(s) in the groups column, fewer than n_splits={n_splits}; "
+            "every fold needs its own groups: lower --n-splits"
         )

@@ -17,7 +17,6 @@ import mlflow
 import numpy as np
 import optuna
 import pytest
-from sklearn.datasets import load_digits
 
 from automl._compat import import_mxnet
 from automl.architectures import build_spec
@@ -35,21 +34,6 @@ Digits = tuple[np.ndarray, np.ndarray]
 
 
 # --------------------------------------------------------------------------- data and specs
-@pytest.fixture(scope="module")
-def digits() -> Digits:
-    """scikit-learn's 8x8 digits as NHWC float32 images in [0, 1] and int labels."""
-    data = load_digits()
-    return (data.images / 16.0).astype(np.float32)[..., None], data.target.astype(np.int64)
-
-
-@pytest.fixture(params=BACKENDS)
-def backend(request: pytest.FixtureRequest) -> BaseBackend:
-    instance = get_backend(request.param)
-    instance.seed(0)
-    yield instance
-    instance.release()
-
-
 def mlp_spec(**changes: Any) -> ModelSpec:
     """A small MLP on the digit images (flatten, dense 32, relu)."""
     layers = (Layer("flatten"), Layer("dense", {"units": 32}), Layer("activation", {"name": "relu"}))
@@ -277,11 +261,12 @@ OPTIMIZERS = _choices("optimizer.name")
 POOLINGS = _choices("architecture.family.cnn.pooling")
 KERNEL_SIZES = _choices("architecture.family.cnn.block.kernel_size")
 BATCH_NORM = _choices("regularization.batch_norm")
-HEADS = ("flatten", "global_max", "global_avg")  # what the cnn family builds (image.yaml keeps the default)
+HEADS = _choices("architecture.family.cnn.head")
 
 
 def test_the_enumeration_covers_the_image_space() -> None:
-    assert set(FAMILIES) == {"mlp", "cnn"}
+    assert set(FAMILIES) == {"mlp", "cnn", "resnet"}  # resnet parity: tests/backends/test_image_tabular_layers.py
+    assert set(HEADS) == {"flatten", "global_max", "global_avg"}
     assert len(ACTIVATIONS) == 7 and set(POOLINGS) == {"max", "avg"} and set(BATCH_NORM) == {True, False}
     assert set(OPTIMIZERS) == {"sgd", "momentum", "adagrad", "rmsprop", "adam", "adamw", "nadam"}
 
@@ -353,6 +338,13 @@ def test_parity_even_kernels_pad_like_keras(kernel_size: int, digits: Digits) ->
     )
 
 
+NO_AUGMENTATION = {
+    "regularization.augmentation.flip": "none",
+    "regularization.augmentation.shift": 0.0,
+    "regularization.augmentation.rotation": 0.0,
+}
+
+
 def _optimizer_cases() -> list[Any]:
     cases = []
     for name in OPTIMIZERS:
@@ -384,6 +376,7 @@ def test_parity_optimizer_steps(pinned: dict[str, Any], extra: dict[str, Any] | 
         "architecture.cnn.dense_units": 32,
         "regularization.dropout": 0.0,
         "regularization.l2": 1e-3,
+        **NO_AUGMENTATION,  # random image changes would differ between the frameworks' generators
         **pinned,
     }
     spec = sampled_spec(params)

@@ -1,0 +1,45 @@
+"""Stop a search whose every trial fails: after a few failures and no success, it is the setup, not luck."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import optuna
+
+from automl.errors import AutoMLError
+
+FAILURES_BEFORE_STOP = 5
+FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+
+
+class EveryTrialFails(AutoMLError):
+    """The first trials of a study all failed: a configuration or data error, stopped early."""
+
+
+def every_trial_fails(study: optuna.Study, n: int = FAILURES_BEFORE_STOP) -> str | None:
+    """A message when the study's first ``n`` finished trials all failed and none succeeded, else None.
+
+    Only failures with a reason of their own count: an interrupted, lost or surplus trial says
+    nothing about the configuration.
+    """
+    finished = study.get_trials(deepcopy=False, states=FINISHED)
+    if any(t.state != optuna.trial.TrialState.FAIL for t in finished):
+        return None
+    reasons = [
+        t.user_attrs["fail_reason"]
+        for t in finished
+        if t.user_attrs.get("fail_reason") and not t.user_attrs["fail_reason"].startswith(("interrupted", "lost"))
+    ]
+    if len(reasons) < n:
+        return None
+    reason, count = Counter(reasons).most_common(1)[0]
+    return (
+        f"the first {len(reasons)} trials all failed, so every trial probably will ({count} of them: {reason}); "
+        "fix the search space or the data and run the same command again (the study is kept)"
+    )
+
+
+def stop_when_every_trial_fails(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """An ``optimize`` callback: stop the study when ``every_trial_fails`` says so."""
+    if trial.state == optuna.trial.TrialState.FAIL and every_trial_fails(study):
+        study.stop()

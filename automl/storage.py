@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -10,12 +11,14 @@ from typing import Any
 
 import optuna
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from automl.errors import ConfigError, unknown
 
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc")
 PRUNERS = ("hyperband", "sha", "median", "none")
 HEARTBEAT_GRACE = 3  # heartbeat intervals without a beat before a running trial counts as lost
+SCHEMA_RACE_RETRIES = 5  # attempts to open a fresh RDB storage that other processes are creating at the same time
 
 
 def default_storage(runs_dir: Path) -> str:
@@ -103,12 +106,34 @@ def open_storage(
                 kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
             # SQLAlchemy >= 2.1 maps a bare postgresql:// to psycopg 3; the driver we install is psycopg2
             engine_url = "postgresql+psycopg2://" + url[13:] if url.startswith("postgresql://") else url
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: stable for years
-                return optuna.storages.RDBStorage(engine_url, **kwargs)
+            return _open_rdb_storage(engine_url, kwargs)
         return optuna.storages.get_storage(url)
     except Exception as exc:  # any driver error: unreachable host, bad credentials, missing file
         raise ConfigError(f"cannot open the Optuna storage {redact(url)}: {str(exc).splitlines()[0]}") from None
+
+
+def _open_rdb_storage(engine_url: str, kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
+    """``RDBStorage(engine_url, **kwargs)``, tolerant of other processes creating the same fresh schema.
+
+    Optuna creates the tables and stamps the schema version on first use; two processes doing that
+    at once (a search and its workers, or workers on several hosts, starting on an empty database)
+    collide ("table ... already exists", a unique constraint). The loser finds the schema made when it
+    tries again.
+    """
+    for attempt in range(1, SCHEMA_RACE_RETRIES):
+        try:
+            return _rdb_storage(engine_url, kwargs)
+        except DBAPIError as exc:
+            if not (isinstance(exc, IntegrityError) or "already exists" in str(exc)):
+                raise
+            time.sleep(0.2 * attempt)
+    return _rdb_storage(engine_url, kwargs)
+
+
+def _rdb_storage(engine_url: str, kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: stable for years
+        return optuna.storages.RDBStorage(engine_url, **kwargs)
 
 
 def open_study(

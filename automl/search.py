@@ -32,9 +32,18 @@ from automl.pool import plan_workers, run_pool
 from automl.progress import SearchProgress
 from automl.report import write_report
 from automl.spaces import SearchSpace, load_space
-from automl.storage import default_storage, make_pruner, make_sampler, open_study, redact
+from automl.storage import default_storage, make_pruner, make_sampler, open_storage, open_study, redact
 from automl.tracking import Tracker, default_tracking_uri
-from automl.workers import budget_reached, save_settings, stop_at_budget
+from automl.workers import (
+    BudgetedObjective,
+    LostTrialHandler,
+    budget_reached,
+    fail_trials_of_dead_local_processes,
+    heartbeat_seconds,
+    save_settings,
+    stop_at_budget,
+    worker_pid,
+)
 
 MODEL_URI_TAG = "automl.model_uri"  # on the parent run: where its refit best model is
 FINISHED = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
@@ -175,9 +184,12 @@ def run_search(config: SearchConfig, *, verbose: bool = True, console: Console |
         get_backend(backend_name)  # import frameworks now: a missing one fails before the study starts
     slots = plan_workers(config, console)  # empty: trials run in this process
 
+    tracker = Tracker(tracking_uri, name, artifact_root=config.runs_dir / "artifacts")
+    on_lost = LostTrialHandler(tracker)
     study = open_study(
         name=name,
-        storage=storage_url,
+        # heartbeats let this host's lost trials be found (here, or by workers on other hosts)
+        storage=open_storage(storage_url, heartbeat_interval=heartbeat_seconds(), failed_trial_callback=on_lost),
         direction=metric.direction,
         sampler=make_sampler(config.sampler, config.seed),
         pruner=make_pruner(config.pruner, epochs_per_fold=epochs_per_fold, n_splits=config.n_splits),
@@ -187,12 +199,15 @@ def run_search(config: SearchConfig, *, verbose: bool = True, console: Console |
     if done == 0 and not study.get_trials(deepcopy=False):
         _enqueue_defaults(study, space, config.backends)
     console.print(f"study [bold]{name}[/] in {redact(storage_url)} ({done} finished trial(s) so far)")
+    lost = fail_trials_of_dead_local_processes(study, on_lost)
+    if lost:
+        numbers = ", ".join(map(str, lost))
+        console.print(f"trial(s) {numbers} were left running by a process that is gone: failed, queued again")
     console.print(
         f"data: {dataset.name} {dataset.X.shape}, space: {space.source}, metric: {metric.name}, "
         f"{config.n_splits}-fold CV, backend(s): {', '.join(config.backends)}"
     )
 
-    tracker = Tracker(tracking_uri, name, artifact_root=config.runs_dir / "artifacts")
     tracker.start_search(
         f"search-{time.strftime('%Y%m%d-%H%M%S')}",
         {"search": config.to_dict(), "study": name},
@@ -236,7 +251,7 @@ def run_search(config: SearchConfig, *, verbose: bool = True, console: Console |
             objective.deadline = None if config.timeout is None else time.time() + config.timeout
             with objective.progress, _quiet_optuna(), stop_on_signals():
                 study.optimize(
-                    objective,
+                    BudgetedObjective(objective, lambda: config.n_trials, worker_pid()),
                     n_trials=remaining,
                     timeout=config.timeout,
                     catch=(Exception,),

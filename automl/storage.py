@@ -137,12 +137,17 @@ def _rdb_storage(engine_url: str, kwargs: dict[str, Any]) -> optuna.storages.RDB
 
 
 def open_study(
-    *, name: str, storage: str, direction: str, sampler: optuna.samplers.BaseSampler, pruner: optuna.pruners.BasePruner
+    *,
+    name: str,
+    storage: str | optuna.storages.BaseStorage,
+    direction: str,
+    sampler: optuna.samplers.BaseSampler,
+    pruner: optuna.pruners.BasePruner,
 ) -> optuna.Study:
-    """Create the study, or load it when it exists (resume)."""
+    """Create the study, or load it when it exists (resume). ``storage``: a URL or an opened storage."""
     study = optuna.create_study(
         study_name=name,
-        storage=open_storage(storage),
+        storage=open_storage(storage) if isinstance(storage, str) else storage,
         direction=direction,
         sampler=sampler,
         pruner=pruner,

@@ -66,9 +66,14 @@ def save_settings(
             "deadline": None if config.timeout is None else time.time() + config.timeout,
             "parent_run_id": parent_run_id,
             "tracking_uri": tracking_uri if "***" not in tracking_uri else None,  # passwords are never stored
-            "heartbeat_s": heartbeat_s or int(os.environ.get("AUTOML_HEARTBEAT_S", DEFAULT_HEARTBEAT_S)),
+            "heartbeat_s": heartbeat_s or heartbeat_seconds(),
         },
     )
+
+
+def heartbeat_seconds() -> int:
+    """Seconds between a running trial's heartbeats (``AUTOML_HEARTBEAT_S``, default 10)."""
+    return int(os.environ.get("AUTOML_HEARTBEAT_S", DEFAULT_HEARTBEAT_S))
 
 
 def load_settings(study: optuna.Study) -> dict[str, Any]:
@@ -157,6 +162,32 @@ def fail_trials_of(study: optuna.Study, worker_pid: str, reason: str, on_lost: L
             on_lost(study, study.get_trials(deepcopy=False)[trial.number], reason)
             failed.append(trial.number)
     return failed
+
+
+def fail_trials_of_dead_local_processes(study: optuna.Study, on_lost: LostTrialHandler) -> list[int]:
+    """Fail now the running trials of processes of this host that no longer exist (a search or worker
+    killed with SIGKILL, or a crashed machine, before this run); returns their numbers.
+
+    Trials of other hosts are left to the heartbeat check.
+    """
+    host = os.uname().nodename
+    failed = []
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for owner in {t.user_attrs.get(WORKER_PID_ATTR) for t in running}:
+        owner_host, _, pid = str(owner).rpartition(":")
+        if owner_host == host and pid.isdigit() and not _process_exists(int(pid)):
+            failed += fail_trials_of(study, owner, f"its process {owner} is gone (killed or crashed)", on_lost)
+    return sorted(failed)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 # ---------------------------------------------------------------------------------------- the loop

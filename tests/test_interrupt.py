@@ -12,6 +12,8 @@ from pathlib import Path
 import optuna
 from mlflow.tracking import MlflowClient
 
+from automl.workers import counts_toward_budget
+
 SPACES = Path(__file__).parent / "spaces"
 STUDY = "image-digits-keras"
 
@@ -52,7 +54,8 @@ def _wait_for_a_running_trial_after_a_finished_one(cwd: Path, process: subproces
     while time.monotonic() < deadline:
         trials = _trials(cwd)
         finished = [t for t in trials if t.state.is_finished()]
-        if finished and trials[-1].state == optuna.trial.TrialState.RUNNING:
+        running = trials[-1] if trials else None
+        if finished and running.state == optuna.trial.TrialState.RUNNING and "mlflow_run_id" in running.user_attrs:
             return
         assert process.poll() is None, process.communicate()[1][-2000:]
         time.sleep(0.2)
@@ -92,3 +95,27 @@ def test_a_second_ctrl_c_exits_at_once(tmp_path: Path) -> None:
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=60)
     assert process.returncode == 130
+
+
+def test_a_search_killed_with_sigkill_fails_and_retries_its_running_trial_when_run_again(tmp_path: Path) -> None:
+    process = _start(tmp_path, n_trials=3)
+    _wait_for_a_running_trial_after_a_finished_one(tmp_path, process)
+    process.kill()  # no handler runs: the trial stays RUNNING in the storage, its MLflow run too
+    process.communicate(timeout=60)
+    lost = _trials(tmp_path)[-1]
+    assert lost.state == optuna.trial.TrialState.RUNNING
+
+    resumed = _start(tmp_path, n_trials=3)
+    _, stderr = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, stderr[-3000:]
+    assert f"trial(s) {lost.number} were left running by a process that is gone" in " ".join(stderr.split())
+
+    trials = _trials(tmp_path)
+    assert all(t.state != optuna.trial.TrialState.RUNNING for t in trials)
+    assert trials[lost.number].state == optuna.trial.TrialState.FAIL
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == lost.number]
+    assert len(retries) == 1 and retries[0].params == lost.params and retries[0].state.is_finished()
+    assert sum(counts_toward_budget(t) for t in trials) == 3
+    client = MlflowClient(f"sqlite:///{tmp_path}/runs/mlflow.db")
+    lost_run = client.get_run(lost.user_attrs["mlflow_run_id"])
+    assert lost_run.info.status == "FAILED"

@@ -302,6 +302,10 @@ def run_worker(
 
     wrapped = BudgetedObjective(objective, budget, worker_id)
     log(f"[{worker_id}] joined study {study_name} in {redact(storage)} on {device}")
+    lost = fail_trials_of_dead_local_processes(study, on_lost)
+    if lost:
+        numbers = ", ".join(map(str, lost))
+        log(f"[{worker_id}] trial(s) {numbers} of a process gone from this host: failed, queued again")
     ran = 0
     while True:
         settings = load_settings(study)

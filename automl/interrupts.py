@@ -5,6 +5,8 @@ trial failed, its MLflow run is ended and the search prints what it has. Python 
 exception raised while a finalizer runs (``__del__``, a weakref callback: TensorFlow has many,
 and ``gc_after_trial`` runs them), so the signal is also remembered: ``raise_if_interrupted``,
 called at every epoch, fold and trial boundary, raises it again where nothing can swallow it.
+A KeyboardInterrupt raised while C code runs can also come back as another exception (TensorFlow:
+``SystemError: ... returned a result with an exception set``); ``interrupted`` tells the two apart.
 """
 
 from __future__ import annotations
@@ -17,6 +19,11 @@ from collections.abc import Iterator
 from typing import Any
 
 _received = 0
+
+
+def interrupted() -> bool:
+    """Whether a stop signal has arrived in the current ``stop_on_signals`` block."""
+    return _received > 0
 
 
 def raise_if_interrupted(*_: Any) -> None:

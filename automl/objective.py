@@ -15,13 +15,14 @@ from automl.architectures import build_spec
 from automl.backends import get_backend
 from automl.cv import CVResult, FoldResult, Folds, cross_validate
 from automl.data import Dataset
-from automl.interrupts import raise_if_interrupted
+from automl.interrupts import interrupted, raise_if_interrupted
 from automl.metrics import Metric
 from automl.progress import SearchProgress
 from automl.spaces import SearchSpace
 from automl.tracking import Tracker
 
 BACKEND_PARAM = "backend"
+INTERRUPTED = "interrupted (Ctrl-C or SIGTERM)"  # the fail reason of a trial stopped by a signal
 
 
 class OutOfTime(Exception):
@@ -107,10 +108,14 @@ class Objective:
             trial.set_user_attr("stop_reason", reason)
             raise optuna.TrialPruned(reason) from None
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: Optuna marks the trial failed, the search stops
-            reason = "interrupted (Ctrl-C or SIGTERM)"
+            reason = INTERRUPTED
             trial.set_user_attr("fail_reason", reason)
             raise
         except Exception as exc:
+            if interrupted():  # the signal's KeyboardInterrupt, turned into another error inside C code
+                reason = INTERRUPTED
+                trial.set_user_attr("fail_reason", reason)
+                raise KeyboardInterrupt from exc
             reason = f"{type(exc).__name__}: {exc}"
             trial.set_user_attr("fail_reason", reason)
             raise

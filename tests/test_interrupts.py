@@ -5,10 +5,27 @@ from __future__ import annotations
 import os
 import signal
 import time
+from pathlib import Path
 
+import numpy as np
+import optuna
 import pytest
+from mlflow.tracking import MlflowClient
+from sklearn.datasets import load_digits
 
+from automl.config import SearchConfig
 from automl.interrupts import raise_if_interrupted, stop_on_signals
+from automl.objective import INTERRUPTED, Objective
+from automl.progress import SearchProgress
+from automl.search import build_search_parts
+from automl.tracking import Tracker
+
+CNN_ON_FLAT_ROWS = """
+parameters:
+  architecture: {family: {type: categorical, choices: {cnn: {n_blocks: 1, dense_units: 8}}}}
+  optimizer: {name: {type: categorical, choices: {adam: {learning_rate: 0.01}}}}
+  training: {epochs: 1, batch_size: 64}
+"""
 
 
 class _SignalledWhileFinalized:
@@ -33,3 +50,37 @@ def test_no_signal_no_interrupt_and_the_handlers_are_restored() -> None:
         raise_if_interrupted()  # nothing received: returns
         assert signal.getsignal(signal.SIGTERM) is not before
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")  # the dropped exception, on purpose
+def test_an_error_raised_after_a_signal_ends_the_trial_as_interrupted(tmp_path: Path) -> None:
+    """A KeyboardInterrupt raised inside C code can come back as another error (TensorFlow: SystemError):
+    once a signal has arrived, the trial is recorded as interrupted and the search stops."""
+    space = tmp_path / "space.yaml"
+    space.write_text(CNN_ON_FLAT_ROWS)  # building the model fails: a cnn needs image input, digits rows are flat
+    X, y = load_digits(return_X_y=True)
+    config = SearchConfig(task="image", data=(X[:100].astype(np.float32), y[:100]), space=space, n_splits=2)
+    parts = build_search_parts(config)
+    tracker = Tracker(f"sqlite:///{tmp_path}/mlflow.db", "interrupts")
+    tracker.start_search("search", {}, tags={})
+    objective = Objective(
+        space=parts.space,
+        dataset=parts.dataset,
+        backends=["keras"],
+        splits=parts.splits,
+        metric=parts.metric,
+        tracker=tracker,
+        epochs_per_fold=parts.epochs_per_fold,
+        seed=0,
+        progress=SearchProgress(n_trials=1, n_splits=2, metric=parts.metric.name, enabled=False),
+    )
+    study = optuna.create_study(direction="maximize")
+    with stop_on_signals():
+        _SignalledWhileFinalized()  # the signal arrives; its KeyboardInterrupt is dropped
+        with pytest.raises(KeyboardInterrupt):
+            study.optimize(objective, n_trials=1, catch=(Exception,))
+
+    (trial,) = study.trials
+    assert trial.state == optuna.trial.TrialState.FAIL and trial.user_attrs["fail_reason"] == INTERRUPTED
+    run = MlflowClient(tracker.tracking_uri).get_run(trial.user_attrs["mlflow_run_id"])
+    assert run.info.status == "FAILED" and run.data.tags["fail_reason"] == INTERRUPTED

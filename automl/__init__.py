@@ -1,22 +1,52 @@
-"""automl: hyperparameter search for Keras and MXNet models with cross-validation,
-Optuna and MLflow.
+"""automl: hyperparameter search for Keras and MXNet models with cross-validation, Optuna and MLflow.
 
 >>> import automl
 >>> result = automl.search(task="image", n_trials=3)      # doctest: +SKIP
 >>> result.best_score, result.best_params                 # doctest: +SKIP
+
+The public names load on first use, so ``import automl`` (and ``automl --help``) imports no
+framework, Optuna or MLflow.
 """
 
-import os
+from __future__ import annotations
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: keep its C++ start-up chatter quiet
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from automl._version import __version__  # noqa: E402
-from automl.config import SearchConfig
+from automl import _legacy
+from automl._version import __version__
 from automl.errors import AutoMLError, ConfigError, DataError, SearchSpaceError
-from automl.model import FittedModel
-from automl.search import SearchResult, search
-from automl.spaces import SearchSpace, load_space
+
+if TYPE_CHECKING:
+    from automl.refit.fitted import FittedModel
+    from automl.run.search import SearchResult, search
+    from automl.run.settings import SearchSettings
+    from automl.space import SearchSpace, load_space
+
+_LAZY = {
+    "search": "automl.run.search",
+    "SearchResult": "automl.run.search",
+    "SearchSettings": "automl.run.settings",
+    "SearchConfig": "automl.run.settings",  # the name of SearchSettings before 0.2
+    "FittedModel": "automl.refit.fitted",
+    "SearchSpace": "automl.space",
+    "load_space": "automl.space",
+}
+
+_legacy.install()
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'automl' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "AutoMLError",
@@ -25,6 +55,7 @@ __all__ = [
     "FittedModel",
     "SearchConfig",
     "SearchResult",
+    "SearchSettings",
     "SearchSpace",
     "SearchSpaceError",
     "__version__",

@@ -1,20 +1,25 @@
 """The ``automl`` command. Commands are thin: validate, call the library, turn errors into one line.
 
-Heavy imports (TensorFlow, MLflow, Optuna) happen inside the commands so ``--help`` is instant.
+The search options are derived from the settings (``automl.run.settings``). Heavy imports
+(TensorFlow, MLflow, Optuna) happen inside the commands, so ``--help`` is instant.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from automl.errors import AutoMLError
+from automl.logs import console_logging, new_console
+from automl.run.settings import options
 
 EXIT_USAGE = 2
 
@@ -27,7 +32,7 @@ def _friendly_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except AutoMLError as exc:
-            if click.get_current_context().find_root().params.get("debug"):
+            if _debug():
                 raise
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(EXIT_USAGE)
@@ -48,85 +53,56 @@ def cli(debug: bool) -> None:
     """
 
 
-def _runs_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option(
-        "--runs-dir",
-        type=click.Path(path_type=Path),
-        default=Path("runs"),
-        show_default=True,
-        help="Folder for the default Optuna and MLflow stores and artifacts.",
-    )(f)
+def _debug() -> bool:
+    context = click.get_current_context(silent=True)
+    return bool(context and context.find_root().params.get("debug"))
+
+
+@contextlib.contextmanager
+def _console_logging() -> Iterator[None]:
+    """automl's log lines on the console (with --debug: also the debug lines, framework ones included)."""
+    with console_logging(new_console(), logging.DEBUG if _debug() else logging.INFO):
+        yield
+
+
+def _setting_option(name: str, **changes: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """The click option of search setting ``name`` for another command (``changes``: its help, say)."""
+    default, option = next((d, o) for n, d, o in options() if n == name)
+    kind: Any = click.Path(path_type=Path) if option.cli_type is Path else option.cli_type
+    settings = {"type": kind, "default": default, "show_default": default is not None, "help": option.help}
+    return click.option(*option.flags(name), name, **{**settings, **changes})
+
+
+_runs_option = _setting_option("runs_dir")
+
+
+def _setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """One click option per search setting, derived from ``SearchSettings`` (automl.run.settings)."""
+    for name, default, option in reversed(list(options())):
+        flags = option.flags(name)
+        if option.off_flag:
+            decorator = click.option(flags[0], name, flag_value=not default, default=default, help=option.off_help)
+        else:
+            kind: Any = click.Choice(option.choices) if option.choices else option.cli_type
+            if option.cli_type is Path:
+                kind = click.Path(path_type=Path)
+            decorator = click.option(
+                *flags,
+                name,
+                type=kind,
+                default=default,
+                show_default=default is not None,
+                help=option.help.removesuffix(" API: also an (X, y) pair of arrays."),
+                metavar=option.metavar,
+            )
+        command = decorator(command)
+    return command
 
 
 @cli.command()
-@click.option(
-    "--task",
-    type=click.Choice(["image", "text", "tabular"]),
-    default="image",
-    show_default=True,
-    help="What kind of data the models learn from.",
-)
-@click.option(
-    "--data",
-    type=str,
-    default=None,
-    help="Your data: image: a folder with one sub-folder of images per class, or an .npz with arrays x and y; "
-    "tabular: a CSV (with --target); text: a CSV (with --text-column, --target) or a folder of class sub-folders "
-    "of .txt files. Built-in sets: builtin:digits (image, tabular), builtin:breast_cancer, builtin:diabetes "
-    "(tabular regression), builtin:stdlib-docs (text). Default: the task's built-in set.",
-)
-@click.option("--target", default=None, help="CSV column to predict (tabular and text CSVs).")
-@click.option("--text-column", default=None, help="CSV column holding the texts (text task; default: text).")
-@click.option(
-    "--objective",
-    type=click.Choice(["classification", "regression"]),
-    default=None,
-    help="Force the objective (default: inferred from the target column).",
-)
-@click.option("--groups", default=None, help="CSV column of groups: rows of one group stay in one fold (GroupKFold).")
-@click.option(
-    "--image-size", default=None, help="Resize images to N or WIDTHxHEIGHT (default: the median size, at most 64)."
-)
-@click.option("--space", type=str, default=None, help="Search space YAML file or shipped name (default: the task's).")
-@click.option(
-    "--backend",
-    default="keras",
-    show_default=True,
-    help="keras, mxnet, or a comma list (keras,mxnet) to search over the framework too.",
-)
-@click.option("--n-trials", type=int, default=None, help="Total trials of the study (default 30 with --timeout 240).")
-@click.option(
-    "--timeout",
-    type=float,
-    default=None,
-    help="Time budget in seconds: no trial starts after it, and a running trial stops at its next epoch "
-    "(once one trial has completed).",
-)
-@click.option("--n-splits", type=int, default=5, show_default=True, help="Folds of cross-validation.")
-@click.option("--sampler", default="tpe", show_default=True, help="tpe, random, cmaes, gp or qmc.")
-@click.option("--pruner", default="hyperband", show_default=True, help="hyperband, sha, median or none.")
-@click.option("--metric", default=None, help="Metric to optimize (default: accuracy / rmse).")
-@click.option("--study", "study_name", default=None, help="Study name; the same name resumes the study.")
-@click.option("--storage", default=None, help="Optuna storage URL (default: sqlite:///RUNS_DIR/optuna.db).")
-@click.option("--tracking-uri", default=None, help="MLflow tracking URI (default: sqlite:///RUNS_DIR/mlflow.db).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of sampler, folds and weights.")
-@click.option("--no-refit", is_flag=True, help="Skip refitting the best configuration on all the data.")
-@click.option(
-    "--workers",
-    type=int,
-    default=None,
-    help="Worker processes on a CPU-only machine (default: one per 4 cores); with GPUs, spread over them.",
-)
-@click.option(
-    "--gpus",
-    default="all",
-    show_default=True,
-    help="GPUs to run trials on: all (every visible GPU), none, or indices such as 0,2.",
-)
-@click.option("--trials-per-gpu", type=int, default=1, show_default=True, help="Trials that share one GPU at once.")
-@_runs_option
+@_setting_options
 @_friendly_errors
-def search(**options: Any) -> None:
+def search(**settings: Any) -> None:
     """Run a hyperparameter search with k-fold cross-validation.
 
     \b
@@ -139,13 +115,11 @@ def search(**options: Any) -> None:
       automl search --task tabular --data builtin:diabetes
       automl search --task image --workers 2 --n-trials 6
     """
-    from automl.config import SearchConfig
-    from automl.search import run_search
+    from automl.run.search import run_search
+    from automl.run.settings import SearchSettings
 
-    refit = not options.pop("no_refit")
-    config = SearchConfig(refit=refit, **options)
     try:
-        result = run_search(config)
+        result = run_search(SearchSettings(**settings), log_level=logging.DEBUG if _debug() else logging.INFO)
     except KeyboardInterrupt:  # run_search has already saved the study and said how to resume
         sys.exit(130)
     if not result.leaderboard.empty and (result.leaderboard["state"] == "COMPLETE").any():
@@ -179,23 +153,19 @@ def worker(study_name: str, storage: str, tracking_uri: str | None, worker_id: s
           --tracking-uri http://mlflow:5000 --n-trials 200 --workers 1
       automl worker --study big --storage postgresql://u:p@db/automl --tracking-uri http://mlflow:5000
     """
-    from automl.interrupts import stop_on_signals
-    from automl.workers import run_worker
+    from automl.run.worker import run_worker
+    from automl.trial.interrupts import stop_on_signals
 
     try:
-        with stop_on_signals():
-            run_worker(study_name, storage, tracking_uri=tracking_uri, worker_id=worker_id, log=_echo_err)
+        with _console_logging(), stop_on_signals():
+            run_worker(study_name, storage, tracking_uri=tracking_uri, worker_id=worker_id)
     except KeyboardInterrupt:
         sys.exit(130)
 
 
-def _echo_err(line: str) -> None:
-    click.echo(line, err=True)
-
-
 @cli.command()
 @click.argument("study", required=False)
-@click.option("--storage", default=None, help="Optuna storage URL (default: sqlite:///RUNS_DIR/optuna.db).")
+@_setting_option("storage")
 @click.option("--top", type=int, default=10, show_default=True, help="Rows of the leaderboard to show.")
 @_runs_option
 @_friendly_errors
@@ -212,9 +182,11 @@ def show(study: str | None, storage: str | None, top: int, runs_dir: Path) -> No
     import optuna
     from rich.console import Console
 
-    from automl.errors import ConfigError
-    from automl.leaderboard import leaderboard, leaderboard_table
-    from automl.storage import default_storage, open_storage, redact
+    from automl.errors import ConfigError, unknown
+    from automl.names import TrialAttr
+    from automl.run.study import open_storage
+    from automl.stores import default_storage, redact
+    from automl.tracking.leaderboard import leaderboard, leaderboard_table
 
     url = storage or default_storage(runs_dir)
     if storage is None and not (runs_dir / "optuna.db").exists():
@@ -226,8 +198,6 @@ def show(study: str | None, storage: str | None, top: int, runs_dir: Path) -> No
             click.echo(f"{summary.study_name:<40} {summary.n_trials:>5} trials")
         return
     if study not in names:
-        from automl.errors import unknown
-
         raise ConfigError(f"{unknown('study', study, names)} (in {redact(url)})")
     loaded = optuna.load_study(study_name=study, storage=open_storage(url))
     board = leaderboard(loaded)
@@ -237,17 +207,15 @@ def show(study: str | None, storage: str | None, top: int, runs_dir: Path) -> No
     if len(complete):
         best = loaded.best_trial
         console.print(
-            f"best trial {best.number}: {best.value:.4f} ± {best.user_attrs.get('score_std', float('nan')):.4f}"
+            f"best trial {best.number}: {best.value:.4f} ± {best.user_attrs.get(TrialAttr.SCORE_STD, float('nan')):.4f}"
         )
-        console.print_json(json.dumps(best.user_attrs.get("config", best.params)))
+        console.print_json(json.dumps(best.user_attrs.get(TrialAttr.CONFIG, best.params)))
 
 
 @cli.command()
 @click.argument("study")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to write the model into.")
-@click.option(
-    "--tracking-uri", default=None, help="MLflow store of the search (default: sqlite:///RUNS_DIR/mlflow.db)."
-)
+@_setting_option("tracking_uri", help="MLflow store of the search (default: sqlite:///RUNS_DIR/mlflow.db).")
 @_runs_option
 @_friendly_errors
 def export(study: str, out: Path, tracking_uri: str | None, runs_dir: Path) -> None:
@@ -258,8 +226,8 @@ def export(study: str, out: Path, tracking_uri: str | None, runs_dir: Path) -> N
       automl export image-digits-keras --out best_model
       automl predict --model best_model --data new_images.npz
     """
-    from automl.export import export_best_model
-    from automl.tracking import default_tracking_uri
+    from automl.refit.export import export_best_model
+    from automl.stores import default_tracking_uri
 
     written = export_best_model(study, out, tracking_uri or default_tracking_uri(runs_dir))
     click.echo(
@@ -288,7 +256,7 @@ def predict(model_dir: Path, data: Path, out: Path | None) -> None:
     Example:
       automl predict --model best_model --data new_images.npz --out predictions.csv
     """
-    from automl.export import predict_file
+    from automl.refit.export import predict_file
 
     frame = predict_file(model_dir, data)
     if out is None:
@@ -303,7 +271,7 @@ def predict(model_dir: Path, data: Path, out: Path | None) -> None:
 def spaces(ctx: click.Context) -> None:
     """List the shipped search spaces (or validate a file: automl spaces validate FILE)."""
     if ctx.invoked_subcommand is None:
-        from automl.spaces import load_space, shipped_spaces
+        from automl.space import load_space, shipped_spaces
 
         for name, path in shipped_spaces().items():
             space = load_space(path)
@@ -320,14 +288,14 @@ def spaces_validate(file: Path) -> None:
     Example:
       automl spaces validate my_space.yaml
     """
-    from automl.spaces import load_space
+    from automl.space import load_space
 
     space = load_space(file)
     click.echo(f"{file}: valid ({space.n_params()} searched parameters)")
 
 
 @cli.command()
-@click.option("--tracking-uri", default=None, help="MLflow store to browse (default: sqlite:///RUNS_DIR/mlflow.db).")
+@_setting_option("tracking_uri", help="MLflow store to browse (default: sqlite:///RUNS_DIR/mlflow.db).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=int, default=5000, show_default=True)
 @_runs_option
@@ -338,16 +306,15 @@ def ui(tracking_uri: str | None, host: str, port: int, runs_dir: Path) -> None:
     Example:
       automl ui --port 5001
     """
-    from automl.tracking import default_tracking_uri
+    from automl.stores import default_tracking_uri, redact
 
     if tracking_uri is None:
         runs_dir.mkdir(parents=True, exist_ok=True)  # an empty store is fine: the UI shows no experiment yet
     uri = tracking_uri or default_tracking_uri(runs_dir)
-    click.echo(f"MLflow UI on http://{host}:{port} for {uri} (Ctrl-C stops it)")
-    os.execvp(
-        sys.executable,
-        [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", host, "--port", str(port)],
-    )
+    click.echo(f"MLflow UI on http://{host}:{port} for {redact(uri)} (Ctrl-C stops it)")
+    # the store's URI goes in the environment, not on a command line that ps shows (it may hold a password)
+    os.environ["MLFLOW_BACKEND_STORE_URI"] = uri
+    os.execvp(sys.executable, [sys.executable, "-m", "mlflow", "ui", "--host", host, "--port", str(port)])
 
 
 def main() -> None:

@@ -41,6 +41,10 @@ class TrialFailed(AutoMLError):
     """
 
 
+class EveryTrialFails(AutoMLError):
+    """The first trials of a study all failed: a configuration or data error, stopped early."""
+
+
 def did_you_mean(value: str, allowed: Iterable[str]) -> str:
     """Return ' Did you mean 'x'?' when ``value`` is close to one allowed name, else ''."""
     match = difflib.get_close_matches(str(value), [str(a) for a in allowed], n=1, cutoff=0.6)

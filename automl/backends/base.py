@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.spec import ModelSpec
+from automl.model.spec import ModelSpec
 
 EpochCallback = Callable[[int, dict[str, float]], bool]
 """Called after each epoch with (epoch, logs); returning True stops training (pruning)."""
@@ -41,7 +41,7 @@ def class_weights(spec: ModelSpec, y: np.ndarray) -> dict[int, float] | None:
     ``compute_class_weight``; ``k`` = classes present in ``y``); classes absent from ``y`` get 1.
     None when the spec asks for no weighting, and for regression, which ignores ``class_weight``.
     """
-    if spec.class_weight is None or spec.objective != "classification":
+    if spec.class_weight is None or spec.problem_type != "classification":
         return None
     from sklearn.utils.class_weight import compute_class_weight
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 
-from automl.spec import Objective
+PROBLEM_TYPES = ("classification", "regression")
+ProblemType = Literal["classification", "regression"]
 
 
 class Preprocessor(Protocol):
@@ -45,7 +46,7 @@ class Dataset:
     task: str
     X: Any
     y: np.ndarray
-    objective: Objective
+    problem_type: ProblemType
     classes: list[Any] | None = None
     vocab_size: int | None = None
     groups: np.ndarray | None = None
@@ -66,7 +67,7 @@ class Dataset:
         out: dict[str, Any] = {
             "name": self.name,
             "task": self.task,
-            "objective": self.objective,
+            "problem_type": self.problem_type,
             "n_samples": int(len(self.X)),
             "input_shape": list(self.input_shape),
         }

@@ -78,7 +78,7 @@ def load_image_folder(path: Path, *, image_size: Any = None) -> Dataset:
     present = sorted(set(labels))  # a class whose every file was unreadable is gone
     classes = [class_dirs[i].name for i in present]
     y = np.searchsorted(np.asarray(present), y).astype(np.int64)
-    return Dataset(name=path.name, task="image", X=X, y=y, objective="classification", classes=classes)
+    return Dataset(name=path.name, task="image", X=X, y=y, problem_type="classification", classes=classes)
 
 
 def image_files(folder: Path) -> list[Path]:

@@ -7,13 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from automl.data.dataset import Dataset
+from automl.data.dataset import PROBLEM_TYPES, Dataset
 from automl.errors import DataError, unknown
 
 TASKS = ("image", "text", "tabular")
 BUILTIN_PREFIX = "builtin:"
 BUILTINS = {"image": ("digits",), "tabular": ("breast_cancer", "diabetes", "digits"), "text": ("stdlib-docs",)}
-OBJECTIVES = ("classification", "regression")
 
 
 def load_dataset(
@@ -23,7 +22,7 @@ def load_dataset(
     n_splits: int = 5,
     target: str | None = None,
     text_column: str | None = None,
-    objective: str | None = None,
+    problem_type: str | None = None,
     groups: str | None = None,
     image_size: Any = None,
 ) -> Dataset:
@@ -31,39 +30,43 @@ def load_dataset(
     an ``(X, y)`` pair of arrays, or a path (image: a folder of class sub-folders or an .npz;
     tabular: a CSV with column ``target``; text: a CSV or a folder of class sub-folders of .txt).
 
-    ``objective`` forces classification or regression (default: inferred from the target);
+    ``problem_type`` forces classification or regression (default: inferred from the target);
     ``groups`` names a CSV column that keeps rows together in one fold; ``image_size`` is the
     size images are resized to. Checks that every class and group allows ``n_splits`` folds.
     """
     if task not in TASKS:
         raise DataError(unknown("task", task, TASKS))
-    if objective is not None and objective not in OBJECTIVES:
-        raise DataError(unknown("objective", objective, OBJECTIVES))
+    if problem_type is not None and problem_type not in PROBLEM_TYPES:
+        raise DataError(unknown("problem type", problem_type, PROBLEM_TYPES))
     options = {"target": target, "text_column": text_column, "groups": groups, "image_size": image_size}
     if data is None or (isinstance(data, str) and data.startswith(BUILTIN_PREFIX)):
         _reject_unused("the built-in data", options)
         dataset = _builtin(task, None if data is None else data.removeprefix(BUILTIN_PREFIX))
     elif isinstance(data, tuple | list) and len(data) == 2:
         _reject_unused("(X, y) arrays", options)
-        dataset = from_arrays(np.asarray(data[0]), np.asarray(data[1]), task=task, name="arrays", objective=objective)
+        dataset = from_arrays(
+            np.asarray(data[0]), np.asarray(data[1]), task=task, name="arrays", problem_type=problem_type
+        )
     elif isinstance(data, str | Path):
-        dataset = _from_path(task, Path(data), objective=objective, **options)
+        dataset = _from_path(task, Path(data), problem_type=problem_type, **options)
     else:
         raise DataError(f"data must be None, an (X, y) pair or a path; got {type(data).__name__}")
-    if objective is not None and dataset.objective != objective:
-        raise DataError(f"{dataset.name}: objective {objective!r} is not available for this data ({dataset.objective})")
+    if problem_type is not None and dataset.problem_type != problem_type:
+        raise DataError(
+            f"{dataset.name}: problem type {problem_type!r} is not available for this data ({dataset.problem_type})"
+        )
     _check_classes(dataset, n_splits)
     _check_groups(dataset, n_splits)
     return dataset
 
 
-def from_arrays(X: np.ndarray, y: np.ndarray, *, task: str, name: str, objective: str | None = None) -> Dataset:
+def from_arrays(X: np.ndarray, y: np.ndarray, *, task: str, name: str, problem_type: str | None = None) -> Dataset:
     """A ``Dataset`` from feature and target arrays (labels of any type, or numbers for regression).
 
-    Unless ``objective`` is given, image and text data are classification and tabular data
-    infer it from ``y`` (see ``tabular.infer_objective``).
+    Unless ``problem_type`` is given, image and text data are classification and tabular data
+    infer it from ``y`` (see ``tabular.infer_problem_type``).
     """
-    from automl.data.tabular import infer_objective
+    from automl.data.tabular import infer_problem_type
 
     if len(X) != len(y):
         raise DataError(f"{name}: X has {len(X)} rows but y has {len(y)}")
@@ -76,17 +79,17 @@ def from_arrays(X: np.ndarray, y: np.ndarray, *, task: str, name: str, objective
         X = X[..., np.newaxis]  # (n, h, w) grey images -> (n, h, w, 1)
     if not np.isfinite(X).all():
         raise DataError(f"{name}: X contains NaN or infinite values")
-    if (objective or (infer_objective(y) if task == "tabular" else "classification")) == "regression":
+    if (problem_type or (infer_problem_type(y) if task == "tabular" else "classification")) == "regression":
         try:
             values = y.astype(np.float32)
         except ValueError:
             raise DataError(f"{name}: regression needs numeric targets; y holds {y.dtype} values") from None
         if not np.isfinite(values).all():
             raise DataError(f"{name}: y contains NaN or infinite values")
-        return Dataset(name=name, task=task, X=X, y=values, objective="regression")
+        return Dataset(name=name, task=task, X=X, y=values, problem_type="regression")
     classes, y_index = np.unique(y, return_inverse=True)
     return Dataset(
-        name=name, task=task, X=X, y=y_index.astype(np.int64), objective="classification", classes=classes.tolist()
+        name=name, task=task, X=X, y=y_index.astype(np.int64), problem_type="classification", classes=classes.tolist()
     )
 
 
@@ -135,9 +138,9 @@ def _from_path(task: str, path: Path, **options: Any) -> Dataset:
 
 
 _OPTIONS = {
-    "npz": ("objective",),
+    "npz": ("problem_type",),
     "image folder": ("image_size",),
-    "CSV": ("target", "objective", "groups"),
+    "CSV": ("target", "problem_type", "groups"),
     "text": ("text_column", "target"),
 }
 

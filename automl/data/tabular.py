@@ -18,11 +18,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-from automl.data.dataset import Dataset
+from automl.data.dataset import PROBLEM_TYPES, Dataset, ProblemType
 from automl.errors import DataError, did_you_mean, unknown
-from automl.spec import Objective
 
-OBJECTIVES = ("classification", "regression")
 BUILTIN_TABLES = ("breast_cancer", "diabetes", "digits")
 MAX_CLASSES_OF_INTEGERS = 20  # an integer target with more distinct values is a regression target
 MAX_CATEGORIES = 50  # one-hot columns per categorical feature; rarer values share one column
@@ -78,7 +76,7 @@ class TabularPreprocessor:
         return frame
 
 
-def infer_objective(y: pd.Series | np.ndarray) -> Objective:
+def infer_problem_type(y: pd.Series | np.ndarray) -> ProblemType:
     """Regression for numbers with fractions or many distinct values; classification otherwise."""
     series = pd.Series(y).dropna()
     if series.dtype == bool or not pd.api.types.is_numeric_dtype(series):
@@ -89,11 +87,11 @@ def infer_objective(y: pd.Series | np.ndarray) -> Objective:
 
 
 def load_tabular_csv(
-    path: Path, *, target: str | None, objective: str | None = None, groups: str | None = None
+    path: Path, *, target: str | None, problem_type: str | None = None, groups: str | None = None
 ) -> Dataset:
     """A ``Dataset`` of the raw rows of the CSV at ``path``, predicting column ``target``.
 
-    ``objective`` None infers it from the target; ``groups`` names a column whose values keep
+    ``problem_type`` None infers it from the target; ``groups`` names a column whose values keep
     rows together in one fold (it is not a feature). Rows without a target are dropped (warned).
     """
     try:
@@ -128,7 +126,7 @@ def load_tabular_csv(
     features = frame.drop(columns=[target] + ([groups] if groups is not None else []))
     if features.shape[1] == 0:
         raise DataError(f"{path}: no feature columns besides the target {target!r}")
-    return tabular_dataset(features, frame[target], name=path.stem, objective=objective, groups=group_values)
+    return tabular_dataset(features, frame[target], name=path.stem, problem_type=problem_type, groups=group_values)
 
 
 def builtin_tabular(name: str = "breast_cancer") -> Dataset:
@@ -141,8 +139,8 @@ def builtin_tabular(name: str = "breast_cancer") -> Dataset:
     target = bunch.target
     if name == "breast_cancer":
         target = target.map(dict(enumerate(bunch.target_names)))  # labels 'malignant' / 'benign'
-    objective = "regression" if name == "diabetes" else "classification"
-    return tabular_dataset(bunch.data, target, name=name, objective=objective)
+    problem_type = "regression" if name == "diabetes" else "classification"
+    return tabular_dataset(bunch.data, target, name=name, problem_type=problem_type)
 
 
 def tabular_dataset(
@@ -150,13 +148,13 @@ def tabular_dataset(
     target: pd.Series,
     *,
     name: str,
-    objective: str | None = None,
+    problem_type: str | None = None,
     groups: np.ndarray | None = None,
 ) -> Dataset:
     """A ``Dataset`` of raw ``features`` whose preprocessing is fitted per fold."""
-    if objective is not None and objective not in OBJECTIVES:
-        raise DataError(unknown("objective", objective, OBJECTIVES))
-    objective = objective or infer_objective(target)
+    if problem_type is not None and problem_type not in PROBLEM_TYPES:
+        raise DataError(unknown("problem type", problem_type, PROBLEM_TYPES))
+    problem_type = problem_type or infer_problem_type(target)
     features = features.reset_index(drop=True).rename(columns=str)
     numeric = [c for c in features.columns if _is_numeric(features[c])]
     categorical = [c for c in features.columns if c not in numeric]
@@ -165,11 +163,11 @@ def tabular_dataset(
     if infinite:
         raise DataError(f"{name}: column(s) {infinite} hold infinite values; use empty cells for missing values")
     make_preprocessor = functools.partial(TabularPreprocessor, numeric, categorical)
-    if objective == "regression":
+    if problem_type == "regression":
         if not pd.api.types.is_numeric_dtype(target) or target.dtype == bool:
             raise DataError(
                 f"{name}: the target {target.name!r} holds non-numeric values ({target.iloc[0]!r}); "
-                "regression needs numbers (or use objective classification)"
+                "regression needs numbers (or use --problem-type classification)"
             )
         y = target.to_numpy(dtype=np.float32)
         if not np.isfinite(y).all():

@@ -73,7 +73,7 @@ def text_dataset(texts: np.ndarray, labels: np.ndarray, *, name: str, max_tokens
         task="text",
         X=np.asarray(texts, dtype=object),
         y=y.astype(np.int64),
-        objective="classification",
+        problem_type="classification",
         classes=classes.tolist(),
         vocab_size=vocab_size,
         make_preprocessor=functools.partial(TextVectorizer, max_tokens=vocab_size, sequence_length=sequence_length),

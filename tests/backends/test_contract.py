@@ -18,14 +18,16 @@ import numpy as np
 import optuna
 import pytest
 
-from automl._compat import import_mxnet
-from automl.architectures import build_spec
 from automl.backends import BACKENDS, BaseBackend, get_backend
+from automl.backends.mxnet._import import import_mxnet
 from automl.errors import TrialFailed
-from automl.model import FittedModel
-from automl.pyfunc import log_pyfunc_model
-from automl.spaces import Branch, Repeat, load_space
-from automl.spec import Layer, ModelSpec, OptimizerSpec
+from automl.model.architectures import build_spec
+from automl.model.spec import Layer, ModelSpec, OptimizerSpec
+from automl.refit.fitted import FittedModel
+from automl.refit.pyfunc import log_pyfunc_model
+from automl.space import load_space
+from automl.space.nodes import Branch, Repeat
+from automl.tracking.tracker import scoped_tracking_uri
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -208,25 +210,25 @@ def test_fitted_model_saves_loads_and_predicts(backend_name: str, digits: Digits
 
 
 @pytest.fixture
-def mlflow_experiment(tmp_path) -> str:
-    """A throw-away sqlite tracking store whose artifacts live under ``tmp_path``."""
-    previous = mlflow.get_tracking_uri()
-    mlflow.set_tracking_uri(f"sqlite:///{tmp_path}/mlflow.db")
-    try:
-        yield mlflow.create_experiment("contract", artifact_location=(tmp_path / "artifacts").as_uri())
-    finally:
-        mlflow.set_tracking_uri(previous)
+def mlflow_run(tmp_path) -> tuple[str, str]:
+    """A run of a throw-away sqlite tracking store whose artifacts live under ``tmp_path``: (tracking URI, run id)."""
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    client = mlflow.MlflowClient(uri)
+    experiment = client.create_experiment("contract", artifact_location=(tmp_path / "artifacts").as_uri())
+    return uri, client.create_run(experiment).info.run_id
 
 
 @pytest.mark.filterwarnings("ignore:.*input example was not provided:UserWarning")
 @pytest.mark.parametrize("backend_name", BACKENDS)
-def test_serves_through_mlflow_pyfunc(backend_name: str, digits: Digits, mlflow_experiment: str) -> None:
+def test_serves_through_mlflow_pyfunc(backend_name: str, digits: Digits, mlflow_run: tuple[str, str]) -> None:
     fitted = _fitted_model(backend_name, digits)
     X = digits[0][120:180]
-    with mlflow.start_run(experiment_id=mlflow_experiment):
-        uri = log_pyfunc_model(fitted, X[:5])
+    tracking_uri, run_id = mlflow_run
+    uri = log_pyfunc_model(fitted, X[:5], tracking_uri=tracking_uri, run_id=run_id)
+    assert mlflow.active_run() is None  # logged by run id: no global active run
 
-    served = mlflow.pyfunc.load_model(uri).predict(X.reshape(len(X), -1))  # the signature takes flat rows
+    with scoped_tracking_uri(tracking_uri):
+        served = mlflow.pyfunc.load_model(uri).predict(X.reshape(len(X), -1))  # the signature takes flat rows
 
     np.testing.assert_array_equal(np.asarray(served), fitted.predict(X))
 
@@ -277,7 +279,7 @@ def sampled_spec(params: dict[str, Any], head: str = "flatten", seed: int = 0) -
     study.enqueue_trial(params)
     config = SPACE.sample(study.ask())
     config["architecture"]["head"] = head
-    return build_spec(config, input_shape=IMAGE_SHAPE, n_outputs=10, objective="classification")
+    return build_spec(config, input_shape=IMAGE_SHAPE, n_outputs=10, problem_type="classification")
 
 
 def _cnn_params(pooling: str, kernel_size: int, batch_norm: bool, activation: str) -> dict[str, Any]:

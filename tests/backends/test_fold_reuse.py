@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 
 from automl.backends.keras import KerasBackend
-from automl.cv import Folds, cross_validate, make_splits
 from automl.data import load_dataset
-from automl.metrics import get_metric
-from automl.spec import Layer, ModelSpec, OptimizerSpec
+from automl.model.spec import Layer, ModelSpec, OptimizerSpec
+from automl.trial.cv import Folds, cross_validate, make_splits
+from automl.trial.metrics import get_metric
 
 SPEC = ModelSpec(
     (8, 8, 1),

@@ -16,12 +16,12 @@ import numpy as np
 import optuna
 import pytest
 
-from automl._compat import import_mxnet
-from automl.architectures import build_spec
 from automl.backends import BaseBackend, get_backend
+from automl.backends.mxnet._import import import_mxnet
 from automl.errors import SearchSpaceError, TrialFailed
-from automl.spaces import load_space, parse_space
-from automl.spec import Layer, ModelSpec, OptimizerSpec
+from automl.model.architectures import build_spec
+from automl.model.spec import Layer, ModelSpec, OptimizerSpec
+from automl.space import load_space, parse_space
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -70,7 +70,7 @@ def test_resnet_with_augmentation_builds_trains_predicts_and_round_trips(
         _config(TINY_RESNET, augmentation=AUGMENTATION),
         input_shape=IMAGE_SHAPE,
         n_outputs=10,
-        objective="classification",
+        problem_type="classification",
     )
     assert [layer.kind for layer in spec.layers][:1] == ["augment"]
     assert [layer.params["stride"] for layer in spec.layers if layer.kind == "residual_block"] == [1, 2]
@@ -133,7 +133,7 @@ def test_parity_resnet_from_the_image_space(seed: int, digits: Digits) -> None:
     """Both backends build the same residual network: same trainable parameter count, and the same
     outputs once the MXNet network has the Keras weights (strided 'same' convolutions included)."""
     config = _sampled_resnet(seed)
-    spec = build_spec(config, input_shape=IMAGE_SHAPE, n_outputs=10, objective="classification")
+    spec = build_spec(config, input_shape=IMAGE_SHAPE, n_outputs=10, problem_type="classification")
     keras_backend, mxnet_backend = get_backend("keras"), get_backend("mxnet")
     keras_backend.seed(seed)
     keras_model, mxnet_model = keras_backend.build(spec), mxnet_backend.build(spec)
@@ -289,7 +289,7 @@ def test_spaces_load_and_their_defaults_build(space: Any) -> None:
     study.enqueue_trial(loaded.defaults())
     config = loaded.sample(study.ask())
     shape = IMAGE_SHAPE if loaded.task == "image" else (12,)
-    spec = build_spec(config, input_shape=shape, n_outputs=3, objective="classification")
+    spec = build_spec(config, input_shape=shape, n_outputs=3, problem_type="classification")
     assert spec.layers and spec.class_weight is None
     if loaded.task == "tabular":
         assert config["architecture"]["family"] == "mlp" and spec.l1 == 0.0
@@ -300,7 +300,7 @@ def test_tabular_space_searches_what_it_promises() -> None:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     configs = [space.sample(study.ask()) for _ in range(30)]
     depths = {len(config["architecture"]["layer"]) for config in configs}
-    specs = [build_spec(c, input_shape=(12,), n_outputs=2, objective="classification") for c in configs]
+    specs = [build_spec(c, input_shape=(12,), n_outputs=2, problem_type="classification") for c in configs]
     assert depths == {1, 2, 3, 4}
     assert {spec.class_weight for spec in specs} == {None, "balanced"}
     assert len({spec.l1 for spec in specs}) > 1
@@ -309,12 +309,14 @@ def test_tabular_space_searches_what_it_promises() -> None:
 
 def test_resnet_and_augmentation_need_image_input() -> None:
     with pytest.raises(TrialFailed, match="'resnet' family needs image input"):
-        build_spec(_config(TINY_RESNET), input_shape=(12,), n_outputs=2, objective="classification")
+        build_spec(_config(TINY_RESNET), input_shape=(12,), n_outputs=2, problem_type="classification")
     mlp = {"family": "mlp", "layer": [{"units": 8}]}
     with pytest.raises(TrialFailed, match="augmentation needs image input"):
-        build_spec(_config(mlp, augmentation=AUGMENTATION), input_shape=(12,), n_outputs=2, objective="classification")
+        build_spec(
+            _config(mlp, augmentation=AUGMENTATION), input_shape=(12,), n_outputs=2, problem_type="classification"
+        )
     no_change = {"flip": "none", "shift": 0.0, "rotation": 0.0}
-    spec = build_spec(_config(mlp, augmentation=no_change), input_shape=(12,), n_outputs=2, objective="regression")
+    spec = build_spec(_config(mlp, augmentation=no_change), input_shape=(12,), n_outputs=2, problem_type="regression")
     assert "augment" not in {layer.kind for layer in spec.layers}
 
 

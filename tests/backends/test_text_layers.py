@@ -17,12 +17,12 @@ import numpy as np
 import optuna
 import pytest
 
-from automl._compat import import_mxnet
-from automl.architectures import build_spec
 from automl.backends import BACKENDS, get_backend
+from automl.backends.mxnet._import import import_mxnet
 from automl.data.text import TextVectorizer, builtin_text
-from automl.spaces import load_space
-from automl.spec import Layer, ModelSpec, OptimizerSpec
+from automl.model.architectures import build_spec
+from automl.model.spec import Layer, ModelSpec, OptimizerSpec
+from automl.space import load_space
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -64,7 +64,7 @@ def tiny_spec(params: dict[str, Any]) -> ModelSpec:
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     study.enqueue_trial(params)
     config = SPACE.sample(study.ask())
-    spec = build_spec(config, input_shape=(STEPS,), n_outputs=CLASSES, objective="classification", vocab_size=VOCAB)
+    spec = build_spec(config, input_shape=(STEPS,), n_outputs=CLASSES, problem_type="classification", vocab_size=VOCAB)
     return spec.with_training(epochs=1)
 
 

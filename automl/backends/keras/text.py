@@ -1,0 +1,84 @@
+"""Keras builders of the sequence (text) layer kinds of ``automl.spec``.
+
+Inputs are float32 token ids of shape (sequence_length,); ``Embedding`` casts them to int.
+Sequences are (steps, channels) maps. Dense and convolution kernels (the attention projections
+and feed-forward layers of a transformer block included) take the model's kernel regularizer;
+embeddings and recurrent weights do not, as on the MXNet backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import keras
+
+from automl.model.spec import Layer
+
+EMBEDDING_INIT = 0.05  # Keras' Embedding default: uniform in [-0.05, 0.05]
+LAYER_NORM_EPSILON = 1e-3  # Keras' LayerNormalization default
+
+
+@keras.saving.register_keras_serializable(package="automl")
+class PositionalEmbedding(keras.layers.Layer):
+    """Adds a learned vector per position to a (steps, channels) sequence."""
+
+    def __init__(self, sequence_length: int, output_dim: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.sequence_length, self.output_dim = sequence_length, output_dim
+
+    def build(self, input_shape: Any) -> None:
+        self.positions = self.add_weight(
+            shape=(self.sequence_length, self.output_dim),
+            initializer=keras.initializers.RandomUniform(-EMBEDDING_INIT, EMBEDDING_INIT),
+            name="positions",
+        )
+
+    def call(self, inputs: Any) -> Any:
+        return inputs + self.positions
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "sequence_length": self.sequence_length, "output_dim": self.output_dim}
+
+
+def text_layer(layer: Layer, regularizer: Any) -> Callable[[Any], Any]:
+    """The Keras layer (or functional block) of one sequence layer kind."""
+    p, kind = layer.params, layer.kind
+    if kind == "embedding":
+        return keras.layers.Embedding(int(p["input_dim"]), int(p["output_dim"]))
+    if kind == "positional_embedding":
+        return PositionalEmbedding(int(p["sequence_length"]), int(p["output_dim"]))
+    if kind == "conv1d":
+        return keras.layers.Conv1D(
+            int(p["filters"]), int(p["kernel_size"]), padding="same", kernel_regularizer=regularizer
+        )
+    if kind == "pool1d":
+        pool = keras.layers.MaxPooling1D if p["mode"] == "max" else keras.layers.AveragePooling1D
+        return pool(pool_size=int(p["size"]))
+    if kind == "global_pool1d":
+        return keras.layers.GlobalMaxPooling1D() if p["mode"] == "max" else keras.layers.GlobalAveragePooling1D()
+    if kind == "rnn":
+        cell = keras.layers.LSTM if p["cell"] == "lstm" else keras.layers.GRU
+        rnn = cell(int(p["units"]), return_sequences=bool(p.get("return_sequences", False)))
+        return keras.layers.Bidirectional(rnn) if p.get("bidirectional") else rnn
+    if kind == "transformer_block":
+        return _transformer_block(p, regularizer)
+    raise ValueError(f"the Keras backend cannot build layer kind {kind!r}")
+
+
+def _transformer_block(p: dict[str, Any], regularizer: Any) -> Callable[[Any], Any]:
+    """Post-norm encoder block: x = norm(x + drop(attention(x))); x = norm(x + drop(ff(x)))."""
+    rate = float(p.get("dropout", 0.0))
+
+    def residual(x: Any, branch: Any) -> Any:
+        added = keras.layers.Add()([x, keras.layers.Dropout(rate)(branch)])
+        return keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON)(added)
+
+    def apply(x: Any) -> Any:
+        heads, key_dim = int(p["heads"]), int(p["key_dim"])
+        attention = keras.layers.MultiHeadAttention(heads, key_dim, kernel_regularizer=regularizer)
+        x = residual(x, attention(x, x))
+        hidden = keras.layers.Dense(int(p["ff_units"]), activation="relu", kernel_regularizer=regularizer)(x)
+        return residual(x, keras.layers.Dense(int(x.shape[-1]), kernel_regularizer=regularizer)(hidden))
+
+    return apply

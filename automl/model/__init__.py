@@ -1,0 +1,7 @@
+"""What a model is, framework-free: ``ModelSpec`` and its parts, the optimizers, and the architecture
+families that turn a sampled configuration into a spec."""
+
+from automl.model.architectures import FAMILIES, build_spec, optimizer_spec
+from automl.model.spec import ModelSpec
+
+__all__ = ["FAMILIES", "ModelSpec", "build_spec", "optimizer_spec"]

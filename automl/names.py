@@ -1,0 +1,70 @@
+"""Names that are schema: the keys automl writes into Optuna studies and MLflow runs, defined once.
+
+Studies and runs outlive the code that wrote them (a study resumed by a newer automl, a run read
+by ``automl show``), so these strings never change; code refers to them only through this module.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class TrialAttr:
+    """User attributes of an Optuna trial."""
+
+    CONFIG = "config"  # the sampled configuration (nested dict)
+    BACKEND = "backend"  # the backend that trained it
+    MLFLOW_RUN_ID = "mlflow_run_id"
+    SCORE_STD = "score_std"
+    FOLD_SCORES = "fold_scores"
+    BEST_EPOCHS = "best_epochs"  # per fold: the epoch whose weights were kept
+    DURATION_S = "duration_s"
+    FAIL_REASON = "fail_reason"  # why a FAIL trial failed
+    STOP_REASON = "stop_reason"  # why a PRUNED trial stopped, when not by the pruner (the time budget)
+    SURPLUS = "surplus"  # skipped before training: the budget was taken by other workers
+    WORKER = "automl.worker"  # the worker id that ran it (w0, w1, a user's --worker-id)
+    WORKER_PID = "automl.worker_pid"  # host:pid of the process that ran it (see ``host_pid``)
+
+
+class StudyAttr:
+    """User attributes of an Optuna study."""
+
+    SETTINGS = "automl.settings"  # the versioned settings record a worker rebuilds the search from
+
+
+class Tag:
+    """MLflow tags of automl's runs (``TRIAL_NUMBER`` and ``EXPERIMENT_KIND`` are read by other tools)."""
+
+    STATE = "automl.state"  # COMPLETE, PRUNED or FAIL, on a trial run
+    BACKEND = "automl.backend"
+    DEVICE = "automl.device"
+    WORKER = TrialAttr.WORKER
+    WORKER_DEVICE = "automl.worker_device"
+    HOST_PID = "automl.host_pid"  # the process that opened the run
+    TASK = "automl.task"
+    STUDY = "automl.study"
+    STORAGE = "automl.storage"
+    MODEL_URI = "automl.model_uri"  # on a search's parent run: its refit best model
+    TRIAL_NUMBER = "optuna.trial_number"
+    FAIL_REASON = TrialAttr.FAIL_REASON
+    STOP_REASON = TrialAttr.STOP_REASON
+    EXPERIMENT_KIND = "mlflow.experimentKind"  # makes the MLflow 3 UI open an experiment on its runs table
+
+
+BACKEND_PARAM = "backend"  # the Optuna parameter of a search over several backends
+
+
+def this_host() -> str:
+    """The name of this host, as ``host_pid`` writes it."""
+    return os.uname().nodename
+
+
+def host_pid(pid: int | None = None) -> str:
+    """``HOST:PID`` of this process (or of ``pid`` on this host): who runs a trial or opened a run."""
+    return f"{this_host()}:{os.getpid() if pid is None else pid}"
+
+
+def split_host_pid(value: object) -> tuple[str, int | None]:
+    """``("host", pid)`` of a ``host_pid`` value; pid None when the value is not one."""
+    host, _, pid = str(value).rpartition(":")
+    return host, int(pid) if pid.isdigit() else None

@@ -1,0 +1,99 @@
+"""Getting a search's best model out of MLflow, and predicting with it from files."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from automl.errors import ConfigError, DataError
+from automl.names import Tag
+from automl.refit.fitted import FittedModel
+from automl.tracking.tracker import scoped_tracking_uri
+
+
+@dataclass
+class ExportedModel:
+    """Where an exported model came from."""
+
+    model_uri: str
+    backend: str
+
+
+def export_best_model(study: str, out: Path, tracking_uri: str) -> ExportedModel:
+    """Write the latest refit best model of ``study`` into ``out``.
+
+    ``out`` gets the model as ``FittedModel.save`` writes it (``automl.json`` + ``native/``,
+    the framework's own format) and the MLflow model in ``mlflow_model/``.
+    """
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name(study)
+    if experiment is None:
+        names = [e.name for e in client.search_experiments()]
+        raise ConfigError(f"no study {study!r} in the MLflow store; studies there: {', '.join(names) or 'none'}")
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.`{Tag.MODEL_URI}` != ''",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    if not runs:
+        raise ConfigError(f"study {study!r} has no refit best model yet (no trial completed, or --no-refit)")
+    model_uri = runs[0].data.tags[Tag.MODEL_URI]
+    out.mkdir(parents=True, exist_ok=True)
+    mlflow_dir = out / "mlflow_model"
+    if mlflow_dir.exists():
+        shutil.rmtree(mlflow_dir)
+    with scoped_tracking_uri(tracking_uri):  # a models:/ URI is resolved through the global tracking URI
+        mlflow.artifacts.download_artifacts(model_uri, dst_path=str(mlflow_dir))
+    fitted = mlflow.pyfunc.load_model(str(mlflow_dir)).unwrap_python_model().model
+    fitted.save(out)
+    return ExportedModel(model_uri, fitted.backend)
+
+
+def read_inputs(path: Path) -> np.ndarray:
+    """Model inputs from an ``.npz`` (array ``x``), an ``.npy`` or a CSV of flattened features."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as archive:
+            if "x" not in archive.files:
+                raise DataError(f"{path}: an .npz needs an array 'x'; found {archive.files}")
+            return archive["x"]
+    if path.suffix == ".npy":
+        return np.load(path, allow_pickle=False)
+    if path.suffix == ".csv":
+        return pd.read_csv(path).to_numpy(dtype=np.float32)
+    raise DataError(f"{path}: unsupported input file; expected .npz (array x), .npy or .csv")
+
+
+def read_raw_rows(path: Path) -> pd.DataFrame:
+    """Raw rows for a model with a preprocessor: a CSV of tabular columns or of texts."""
+    if path.suffix != ".csv" or not path.is_file():
+        raise DataError(f"{path}: this model predicts from a CSV file of raw rows (the training columns, or texts)")
+    try:
+        return pd.read_csv(path)
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DataError(f"{path}: not a readable CSV file ({str(exc).strip()})") from None
+
+
+def predict_file(model_dir: Path, data: Path) -> pd.DataFrame:
+    """Predictions of the model in ``model_dir`` for the inputs in ``data``, one row each.
+
+    ``data`` is a folder of images (any sub-folders; a ``file`` column names each image), a CSV
+    of raw rows for tabular and text models, or arrays (.npz, .npy, CSV of flattened features).
+    """
+    model = FittedModel.load(model_dir)
+    if data.is_dir():
+        from automl.data.images import read_image_folder
+
+        images, files = read_image_folder(data, model.spec.input_shape)
+        return pd.DataFrame({"file": [str(f.relative_to(data)) for f in files], "prediction": model.predict(images)})
+    inputs = read_raw_rows(data) if model.preprocessor is not None else read_inputs(data)
+    return pd.DataFrame({"prediction": model.predict(inputs)})

@@ -1,0 +1,123 @@
+"""A trained model with its spec, labels and input preprocessing: predict, save and load on any backend."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from automl.backends import get_backend
+from automl.data.dataset import Preprocessor
+from automl.data.target import TargetScaler
+from automl.errors import DataError
+from automl.model.spec import ModelSpec
+
+META_FILE = "automl.json"
+NATIVE_DIR = "native"
+PREPROCESSOR_FILE = "preprocessor.pkl"
+TEXT_COLUMN = "text"  # the column of texts in a DataFrame given to a text model
+
+
+@dataclass
+class FittedModel:
+    """The refit best model of a search. ``predict`` returns the original labels (or values).
+
+    ``preprocessor`` (tabular and text data) turns raw inputs into model inputs: a DataFrame of
+    the training columns, a list or array of texts. Regression models trained on standardised
+    targets keep the ``target`` scaler to return values in the target's units.
+    """
+
+    backend: str
+    spec: ModelSpec
+    model: Any
+    classes: list[Any] | None = None
+    preprocessor: Preprocessor | None = None
+    target: TargetScaler | None = None
+    task: str | None = None
+
+    def _inputs(self, X: Any) -> np.ndarray:
+        if self.preprocessor is not None:
+            X = self.preprocessor.transform(self._raw(X))
+        array = np.asarray(getattr(X, "values", X), dtype=np.float32)
+        shape = self.spec.input_shape
+        if array.shape[1:] != shape:
+            if array.ndim >= 2 and int(np.prod(array.shape[1:])) == int(np.prod(shape)):
+                array = array.reshape((len(array), *shape))  # flat rows (e.g. a DataFrame) -> model shape
+            else:
+                expected = ", ".join(map(str, shape))
+                raise DataError(f"the model expects inputs of shape (n, {expected}), got {array.shape}")
+        return array
+
+    def _raw(self, X: Any) -> Any:
+        """Raw inputs as the preprocessor takes them (texts: a 1-D object array)."""
+        if self.task != "text":
+            return X
+        if isinstance(X, pd.DataFrame):
+            if TEXT_COLUMN not in X.columns and X.shape[1] != 1:
+                raise DataError(f"a text model needs a {TEXT_COLUMN!r} column (or one column); got {list(X.columns)}")
+            X = X[TEXT_COLUMN] if TEXT_COLUMN in X.columns else X.iloc[:, 0]
+        texts = np.asarray(X, dtype=object)
+        if texts.ndim != 1:
+            texts = texts.reshape(len(texts))
+        return texts
+
+    def _outputs(self, X: Any) -> np.ndarray:
+        output = get_backend(self.backend).predict(self.model, self._inputs(X))
+        return self.target.inverse(output) if self.target is not None else output
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities (classification only)."""
+        if self.classes is None:
+            raise DataError("predict_proba is only defined for classification models")
+        return self._outputs(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted labels (classification) or values (regression)."""
+        output = self._outputs(X)
+        if self.classes is None:
+            return output
+        return np.asarray(self.classes)[output.argmax(axis=1)]
+
+    def save(self, directory: str | Path) -> Path:
+        """Write the native model, the pickled preprocessor (if any) and the metadata into ``directory``."""
+        directory = Path(directory)
+        get_backend(self.backend).save(self.model, self.spec, directory / NATIVE_DIR)
+        if self.preprocessor is not None:
+            (directory / PREPROCESSOR_FILE).write_bytes(pickle.dumps(self.preprocessor))
+        meta = {
+            "backend": self.backend,
+            "spec": self.spec.to_dict(),
+            "classes": self.classes,
+            "task": self.task,
+            "preprocessor": PREPROCESSOR_FILE if self.preprocessor is not None else None,
+            "target": None if self.target is None else {"mean": self.target.mean, "scale": self.target.scale},
+        }
+        (directory / META_FILE).write_text(json.dumps(meta, indent=2, default=_json_default))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> FittedModel:
+        """Read a model written by ``save``."""
+        directory = Path(directory)
+        meta_path = directory / META_FILE
+        if not meta_path.is_file():
+            raise DataError(f"{directory}: not an automl model folder (no {META_FILE})")
+        meta = json.loads(meta_path.read_text())
+        spec = ModelSpec.from_dict(meta["spec"])
+        model = get_backend(meta["backend"]).load(directory / NATIVE_DIR, spec)
+        preprocessor = None
+        if meta.get("preprocessor"):
+            preprocessor = pickle.loads((directory / meta["preprocessor"]).read_bytes())  # written by save() above
+        target = TargetScaler(**meta["target"]) if meta.get("target") else None
+        return cls(meta["backend"], spec, model, meta["classes"], preprocessor, target, meta.get("task"))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serialisable: {value!r}")

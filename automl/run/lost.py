@@ -1,0 +1,82 @@
+"""Trials lost with their process: failed, their MLflow run ended, their configuration queued again.
+
+A worker that dies (SIGKILL, out of memory, a crashed host) leaves its trial RUNNING. Its
+trials are failed at once when the dead process is known (a worker of this search, or a
+process of this host that no longer exists), or by Optuna's heartbeat check otherwise (other hosts).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from automl.logs import get_logger
+from automl.names import TrialAttr, split_host_pid, this_host
+from automl.trial.objective import TrialTracker
+from automl.trial.outcome import LOST_PREFIX
+
+MAX_RETRY = 2  # a trial lost with its worker is tried again at most twice
+
+log = get_logger(__name__)
+
+
+class LostTrialHandler:
+    """For a trial lost with its worker: end its MLflow run FAILED and queue it again."""
+
+    def __init__(self, tracker: TrialTracker, reason: str = "its worker stopped beating (died or hung)") -> None:
+        self.tracker, self.reason = tracker, reason
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            self._retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
+
+    def __call__(self, study: optuna.Study, trial: FrozenTrial, reason: str | None = None) -> None:
+        self._retry(study, trial)  # first: until it is queued, the budget looks one trial short to other workers
+        run_id = trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID)
+        if run_id:
+            try:
+                self.tracker.fail_run(run_id, f"{LOST_PREFIX}: {reason or self.reason}")
+            except Exception as exc:  # the run stays visible as RUNNING; the study must go on
+                log.warning("could not end MLflow run %s of lost trial %d: %s", run_id, trial.number, exc)
+
+
+def fail_trials_of(study: optuna.Study, worker_pid: str, reason: str, on_lost: LostTrialHandler) -> list[int]:
+    """Fail now the running trials of a worker process known to be dead; returns their numbers."""
+    failed = []
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        if trial.user_attrs.get(TrialAttr.WORKER_PID) == worker_pid:
+            try:
+                study.tell(trial.number, state=TrialState.FAIL)
+            except ValueError:  # finished meanwhile (by the heartbeat check of another worker)
+                continue
+            on_lost(study, study.get_trials(deepcopy=False)[trial.number], reason)
+            failed.append(trial.number)
+    return failed
+
+
+def fail_trials_of_dead_local_processes(study: optuna.Study, on_lost: LostTrialHandler) -> list[int]:
+    """Fail now the running trials of processes of this host that no longer exist (a search or worker
+    killed with SIGKILL, or a crashed machine, before this run); returns their numbers.
+
+    Trials of other hosts are left to the heartbeat check.
+    """
+    host = this_host()
+    failed = []
+    running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for owner in {t.user_attrs.get(TrialAttr.WORKER_PID) for t in running}:
+        owner_host, pid = split_host_pid(owner)
+        if owner_host == host and pid is not None and not _process_exists(pid):
+            failed += fail_trials_of(study, str(owner), f"its process {owner} is gone (killed or crashed)", on_lost)
+    return sorted(failed)
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

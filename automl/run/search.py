@@ -1,0 +1,338 @@
+"""``search()``: one hyperparameter search from data and space to the refit best model."""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import logging
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import optuna
+import pandas as pd
+from rich.console import Console
+
+from automl.backends import get_backend
+from automl.errors import EveryTrialFails
+from automl.logs import console_logging, get_logger, new_console
+from automl.names import StudyAttr, Tag, TrialAttr, host_pid
+from automl.refit.fitted import FittedModel
+from automl.refit.refit import log_refit_model, refit_best
+from automl.run.budget import BudgetedObjective, budget_counts, stop_at_budget
+from automl.run.failfast import every_trial_fails, stop_when_every_trial_fails
+from automl.run.pool import plan_workers, run_pool
+from automl.run.session import SearchSession, build_search_parts, open_search
+from automl.run.settings import SearchSettings, StudyRecord, options, signature
+from automl.run.study import heartbeat_seconds
+from automl.stores import default_storage, default_tracking_uri, redact
+from automl.tracking.leaderboard import leaderboard, leaderboard_table
+from automl.tracking.report import write_report
+from automl.tracking.tracker import Tracker
+from automl.trial.interrupts import raise_if_interrupted, stop_on_signals
+from automl.trial.progress import SearchProgress
+
+log = get_logger(__name__)
+
+
+@dataclass
+class SearchResult:
+    """What a search produced. ``best_model.predict(X)`` predicts with the refit best model."""
+
+    study: optuna.Study
+    leaderboard: pd.DataFrame
+    best_params: dict[str, Any]
+    best_config: dict[str, Any]
+    best_score: float
+    best_score_std: float
+    best_model: FittedModel | None
+    metric: str
+    storage: str
+    tracking_uri: str
+    experiment_id: str
+    parent_run_id: str
+    model_uri: str | None
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict with the refit best model."""
+        if self.best_model is None:
+            raise RuntimeError("no model was refit (no trial completed, or refit=False)")
+        return self.best_model.predict(X)
+
+
+def search(
+    task: str = "image",
+    data: Any = None,
+    space: Any = None,
+    *,
+    verbose: bool = True,
+    console: Console | None = None,
+    **settings: Any,
+) -> SearchResult:
+    import mlflow
+
+    result = run_search(
+        SearchSettings.from_arguments(task=task, data=data, space=space, **settings), verbose=verbose, console=console
+    )
+    mlflow.set_tracking_uri(result.tracking_uri)  # so that mlflow.pyfunc.load_model(result.model_uri) works here
+    return result
+
+
+search.__signature__ = signature(  # type: ignore[attr-defined] - what help() and notebooks show
+    "task",
+    "data",
+    "space",
+    extra=(
+        inspect.Parameter("verbose", inspect.Parameter.KEYWORD_ONLY, default=True),
+        inspect.Parameter("console", inspect.Parameter.KEYWORD_ONLY, default=None),
+    ),
+)
+search.__doc__ = """Search the space of ``task`` on ``data`` with cross-validation; log it all to MLflow.
+
+``data`` is None (the task's built-in data set), ``"builtin:NAME"``, an ``(X, y)`` pair or a path.
+Everything is stored under ``runs_dir`` unless ``storage``/``tracking_uri`` say otherwise; the same
+call resumes the study. ``verbose=False`` prints nothing; ``console`` is the Rich console to print on.
+Afterwards MLflow's tracking URI is the search's store (``result.tracking_uri``), as after
+``mlflow.set_tracking_uri``, so ``mlflow.pyfunc.load_model(result.model_uri)`` loads the model.
+
+Settings (the same as the ``automl search`` options):
+
+""" + "\n".join(f"- ``{name}`` (default {default!r}): {option.help}" for name, default, option in options())
+
+
+def run_search(
+    settings: SearchSettings, *, verbose: bool = True, console: Console | None = None, log_level: int = logging.INFO
+) -> SearchResult:
+    """``search()`` for already checked settings; ``log_level`` DEBUG also shows the frameworks' lines."""
+    console = console or new_console(verbose)
+    with console_logging(console, log_level), _quiet_optuna():
+        return _run(settings, console, verbose)
+
+
+def _run(settings: SearchSettings, console: Console, verbose: bool) -> SearchResult:
+    parts = build_search_parts(settings)
+    settings.runs_dir.mkdir(parents=True, exist_ok=True)
+    storage_url = settings.storage or default_storage(settings.runs_dir)
+    tracking_uri = settings.tracking_uri or default_tracking_uri(settings.runs_dir)
+    name = settings.study_name or f"{settings.task}-{parts.dataset.name}-{'+'.join(settings.backends)}"
+    for backend_name in settings.backends:
+        get_backend(backend_name)  # import frameworks now: a missing one fails before the study starts
+    slots = plan_workers(settings)  # empty: trials run in this process
+    tracker = Tracker(tracking_uri, name, artifact_root=settings.runs_dir / "artifacts")
+    session = open_search(
+        settings,
+        parts,
+        study_name=name,
+        storage_url=storage_url,
+        tracker=tracker,
+        sampler_seed=settings.seed,
+        heartbeat_s=heartbeat_seconds(),
+    )
+    study = session.study
+    done = budget_counts(study)[0]
+    log.info("study %s in %s (%d finished trial(s) so far)", name, redact(storage_url), done)
+    if session.lost:
+        numbers = ", ".join(map(str, session.lost))
+        log.info("trial(s) %s were left running by a process that is gone: failed, queued again", numbers)
+    log.info(
+        "data: %s %s, space: %s, metric: %s, %d-fold CV, backend(s): %s",
+        parts.dataset.name,
+        parts.dataset.X.shape,
+        parts.space.source,
+        parts.metric.name,
+        settings.n_splits,
+        ", ".join(settings.backends),
+    )
+    _start_parent_run(tracker, settings, session, name, storage_url)
+    status = "FAILED"
+    try:
+        _run_trials(session, slots, storage_url, tracker, console, verbose)
+        result = _finish(session, tracker, console, storage_url)
+        failing = every_trial_fails(study)
+        if failing:
+            raise EveryTrialFails(failing)
+        status = "FINISHED"
+        return result
+    except KeyboardInterrupt:
+        status = "KILLED"
+        board = leaderboard(study)
+        if len(board):
+            console.print(leaderboard_table(board, parts.metric.name))
+        log.warning(
+            "interrupted: %d finished trial(s) are saved in %s; run the same command again to continue the study",
+            len(board),
+            redact(storage_url),
+        )
+        raise
+    finally:
+        tracker.end_search(status)
+
+
+def _start_parent_run(
+    tracker: Tracker, settings: SearchSettings, session: SearchSession, name: str, storage_url: str
+) -> None:
+    """Open the search's parent run, log its settings, data and space, and record them in the study."""
+    tracker.start_search(
+        f"search-{time.strftime('%Y%m%d-%H%M%S')}",
+        {"search": settings.to_dict(), "study": name},
+        tags={
+            Tag.TASK: settings.task,
+            Tag.BACKEND: ",".join(settings.backends),
+            Tag.STUDY: name,
+            Tag.STORAGE: redact(storage_url),
+        },
+    )
+    space_yaml = Path(session.parts.space.source).read_text(encoding="utf-8")
+    tracker.log_dict(settings.to_dict(), "search_config.json")
+    tracker.log_dict(session.parts.dataset.summary(), "data_summary.json")
+    tracker.log_text(space_yaml, "search_space.yaml")
+    record = StudyRecord.of(
+        settings,
+        space_yaml=space_yaml,
+        tracking_uri=tracker.tracking_uri,
+        parent_run_id=tracker.parent_id,
+        heartbeat_s=heartbeat_seconds(),
+    )
+    session.study.set_user_attr(StudyAttr.SETTINGS, record.to_json())
+
+
+def _run_trials(
+    session: SearchSession, slots: list[Any], storage_url: str, tracker: Tracker, console: Console, verbose: bool
+) -> None:
+    """Run the trials still missing from the budget: in worker processes (``slots``) or in this process."""
+    settings, study = session.settings, session.study
+    remaining = None if settings.n_trials is None else settings.n_trials - budget_counts(study)[0]
+    if remaining is not None and remaining <= 0:
+        log.info(
+            "the study already has %d finished trials (n_trials=%d); raise --n-trials to continue it",
+            budget_counts(study)[0],
+            settings.n_trials,
+        )
+        return
+    if slots:
+        with stop_on_signals():
+            run_pool(study, slots, storage_url=storage_url, tracker=tracker)
+        return
+    progress = SearchProgress(
+        n_trials=remaining,
+        n_splits=settings.n_splits,
+        metric=session.parts.metric.name,
+        enabled=verbose,
+        console=console,
+    )
+    deadline = None if settings.timeout is None else time.time() + settings.timeout
+    objective = session.objective(progress, deadline)
+    with progress, stop_on_signals():
+        study.optimize(
+            BudgetedObjective(objective, lambda: settings.n_trials, worker_id=host_pid()),
+            n_trials=remaining,
+            timeout=settings.timeout,
+            catch=(Exception,),
+            gc_after_trial=True,
+            # `automl worker`s elsewhere may share the study
+            callbacks=[raise_if_interrupted, stop_at_budget(settings.n_trials), stop_when_every_trial_fails],
+        )
+
+
+def _finish(session: SearchSession, tracker: Tracker, console: Console, storage_url: str) -> SearchResult:
+    """Log the results (leaderboard, report, best configuration), refit the best, say where it all is."""
+    study, settings, metric = session.study, session.settings, session.parts.metric.name
+    board = leaderboard(study)
+    counts = board["state"].value_counts().to_dict() if len(board) else {}
+    tracker.log_metrics({f"trials_{k.lower()}": v for k, v in counts.items()})
+    best = _best_trial(study)
+    if best is not None:
+        tracker.log_dict(best, "best_config.json")
+        tracker.log_metrics({f"best_{metric}": best["score"], f"best_{metric}_std": best["std"]})
+    summary = _report_summary(session, storage_url, counts, best)
+    with tempfile.TemporaryDirectory() as tmp:
+        board.to_csv(Path(tmp) / "leaderboard.csv", index=False)
+        tracker.log_artifact(Path(tmp) / "leaderboard.csv")
+        write_report(study, Path(tmp) / "report.html", summary=summary, board=board, best=best)
+        tracker.log_artifact(Path(tmp) / "report.html")
+    if len(board):
+        console.print(leaderboard_table(board, metric))
+    fitted, model_uri = None, None
+    if best is not None and settings.refit:
+        log.info("refitting trial %d on all %d examples ...", best["trial"], len(session.parts.dataset.X))
+        fitted, _ = refit_best(study, session.parts.dataset, settings.seed)
+        model_uri = log_refit_model(
+            fitted, session.parts.dataset, tracking_uri=tracker.tracking_uri, run_id=tracker.parent_id or ""
+        )
+        tracker.set_tags({Tag.MODEL_URI: model_uri})
+    elif best is None:
+        log.warning("no trial completed: nothing to refit")
+    experiment_url = f"http://127.0.0.1:5000/#/experiments/{tracker.experiment_id}/runs"
+    log.info(
+        "\nOptuna study: %s in %s\nMLflow: %s, experiment %r, parent run %s\n%sbrowse: automl ui  ->  %s",
+        study.study_name,
+        redact(storage_url),
+        redact(tracker.tracking_uri),
+        study.study_name,
+        tracker.parent_id,
+        f"best model: {model_uri}\n" if model_uri else "",
+        experiment_url,
+    )
+    return SearchResult(
+        study=study,
+        leaderboard=board,
+        best_params={} if best is None else study.best_trial.params,
+        best_config={} if best is None else best["config"],
+        best_score=float("nan") if best is None else best["score"],
+        best_score_std=float("nan") if best is None else best["std"],
+        best_model=fitted,
+        metric=metric,
+        storage=redact(storage_url),
+        tracking_uri=tracker.tracking_uri,
+        experiment_id=tracker.experiment_id,
+        parent_run_id=tracker.parent_id or "",
+        model_uri=model_uri,
+    )
+
+
+def _best_trial(study: optuna.Study) -> dict[str, Any] | None:
+    """The best completed trial's number, score ± std, fold scores, backend and configuration."""
+    if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        return None
+    trial = study.best_trial
+    return {
+        "trial": trial.number,
+        "score": float(trial.value),
+        "std": float(trial.user_attrs.get(TrialAttr.SCORE_STD, float("nan"))),
+        "fold_scores": trial.user_attrs.get(TrialAttr.FOLD_SCORES),
+        "backend": trial.user_attrs.get(TrialAttr.BACKEND),
+        "config": trial.user_attrs[TrialAttr.CONFIG],
+    }
+
+
+def _report_summary(
+    session: SearchSession, storage_url: str, counts: dict[str, int], best: dict[str, Any] | None
+) -> dict[str, str]:
+    settings, metric = session.settings, session.parts.metric.name
+    return {
+        "study": session.study.study_name,
+        "storage": redact(storage_url),
+        "data": json.dumps(session.parts.dataset.summary(), default=str),
+        "metric": f"{metric} ({session.study.direction.name.lower()})",
+        "cross-validation": f"{settings.n_splits} folds",
+        "backends": ", ".join(settings.backends),
+        "sampler / pruner": f"{settings.sampler} / {settings.pruner}",
+        "finished trials": ", ".join(f"{n} {state.lower()}" for state, n in counts.items()) or "none",
+        f"best {metric}": "-" if best is None else f"{best['score']:.4f} ± {best['std']:.4f} (trial {best['trial']})",
+    }
+
+
+@contextlib.contextmanager
+def _quiet_optuna() -> Iterator[None]:
+    """Our own lines report the study and its trials: silence Optuna's log lines meanwhile."""
+    previous = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(logging.ERROR)
+    try:
+        yield
+    finally:
+        optuna.logging.set_verbosity(previous)

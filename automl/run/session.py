@@ -1,0 +1,126 @@
+"""The one set-up of a search's trials, shared by ``automl search`` and ``automl worker``.
+
+Both rebuild the same parts from the settings (space, data, metric, folds), open the study with
+heartbeats, sampler and pruner, fail the trials that processes gone from this host left running,
+and make the objective the same way. Only the seed of the sampler and where the settings come
+from (the arguments, or the study's record) differ.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import optuna
+
+from automl.data import Dataset, load_dataset
+from automl.names import BACKEND_PARAM
+from automl.run.lost import LostTrialHandler, fail_trials_of_dead_local_processes
+from automl.run.settings import SearchSettings
+from automl.run.study import make_pruner, make_sampler, open_storage, open_study
+from automl.space import SearchSpace, load_space
+from automl.trial.cv import make_splits
+from automl.trial.metrics import Metric, get_metric
+from automl.trial.objective import Objective, TrialTracker
+from automl.trial.progress import SearchProgress
+
+DEFAULT_EPOCHS_PER_FOLD = 10  # the pruner's step axis when a space does not bound training.epochs
+
+
+@dataclass
+class SearchParts:
+    """What every process of a search rebuilds from its settings: space, data, metric, folds."""
+
+    space: SearchSpace
+    dataset: Dataset
+    metric: Metric
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    epochs_per_fold: int
+
+
+def build_search_parts(settings: SearchSettings, *, space_yaml: str | None = None) -> SearchParts:
+    """Load the space (``space_yaml``: its text as a study recorded it), the data, the metric and the folds."""
+    if space_yaml is None:
+        space = load_space(settings.space or settings.task)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / "search_space.yaml"
+            path.write_text(space_yaml, encoding="utf-8")
+            space = load_space(path)
+    dataset = load_dataset(settings.task, settings.data, n_splits=settings.n_splits, **settings.data_options())
+    return SearchParts(
+        space=space,
+        dataset=dataset,
+        metric=get_metric(settings.metric, dataset.problem_type),
+        splits=make_splits(dataset, settings.n_splits, settings.seed),
+        epochs_per_fold=int(space.upper_bound("training.epochs") or DEFAULT_EPOCHS_PER_FOLD),
+    )
+
+
+@dataclass
+class SearchSession:
+    """An opened search: its study, its parts, and the trials found lost when it opened."""
+
+    settings: SearchSettings
+    parts: SearchParts
+    study: optuna.Study
+    tracker: TrialTracker
+    on_lost: LostTrialHandler
+    lost: list[int]  # trials that processes gone from this host left running: failed and queued again
+
+    def objective(self, progress: SearchProgress, deadline: float | None = None) -> Objective:
+        """The Optuna objective of this search (``deadline``: ``time.time()`` at which trials stop)."""
+        parts = self.parts
+        return Objective(
+            space=parts.space,
+            dataset=parts.dataset,
+            backends=self.settings.backends,
+            splits=parts.splits,
+            metric=parts.metric,
+            tracker=self.tracker,
+            epochs_per_fold=parts.epochs_per_fold,
+            seed=self.settings.seed,
+            progress=progress,
+            deadline=deadline,
+        )
+
+
+def open_search(
+    settings: SearchSettings,
+    parts: SearchParts,
+    *,
+    study_name: str,
+    storage_url: str,
+    tracker: TrialTracker,
+    sampler_seed: int,
+    heartbeat_s: int,
+) -> SearchSession:
+    """Create or resume the study of a search and make it ready to run trials.
+
+    Heartbeats (RDB storages) let any process find trials whose worker stopped beating; trials of
+    processes of this host that no longer exist are failed at once. Both end the lost trial's
+    MLflow run and queue its configuration again. A new study starts from the space's defaults.
+    """
+    on_lost = LostTrialHandler(tracker)
+    study = open_study(
+        name=study_name,
+        storage=open_storage(storage_url, heartbeat_interval=heartbeat_s, failed_trial_callback=on_lost),
+        direction=parts.metric.direction,
+        sampler=make_sampler(settings.sampler, sampler_seed),
+        pruner=make_pruner(settings.pruner, epochs_per_fold=parts.epochs_per_fold, n_splits=settings.n_splits),
+    )
+    if not study.get_trials(deepcopy=False):
+        _enqueue_defaults(study, parts.space, settings.backends)
+    lost = fail_trials_of_dead_local_processes(study, on_lost)
+    return SearchSession(settings, parts, study, tracker, on_lost, lost)
+
+
+def _enqueue_defaults(study: optuna.Study, space: SearchSpace, backends: list[str]) -> None:
+    """Start a new study from the space's default configuration (a known-good point)."""
+    params = space.defaults()
+    if params:
+        if len(backends) > 1:
+            params[BACKEND_PARAM] = backends[0]
+        study.enqueue_trial(params, skip_if_exists=True)

@@ -1,0 +1,349 @@
+"""Every setting of a search, defined once.
+
+``SearchSettings`` is the one definition: each field carries its default, its help text and its
+check. The ``automl search`` options (``automl.cli``), the signature and validation of
+``automl.search()`` and the record a study stores for its workers (``StudyRecord``) are all
+derived from these fields, so a setting is added, renamed or documented in one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from automl.backends import BACKENDS
+from automl.data import PROBLEM_TYPES, TASKS
+from automl.errors import ConfigError, DataError, did_you_mean, unknown
+from automl.stores import redact
+
+DEFAULT_N_TRIALS = 30
+DEFAULT_TIMEOUT = 240.0  # seconds; with no budget given a search ends within about 5 minutes
+SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc")
+PRUNERS = ("hyperband", "sha", "median", "none")
+RECORD_VERSION = 2  # of StudyRecord; version 1 is the untyped dict automl 0.1 stored
+
+
+# ---------------------------------------------------------------------------------------- checks
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """One of a set of names (``values`` may be a callable, for sets that are costly to import)."""
+
+    values: tuple[str, ...] | Callable[[], tuple[str, ...]]
+    what: str | None = None
+
+    def allowed(self) -> tuple[str, ...]:
+        return self.values() if callable(self.values) else self.values
+
+    def __call__(self, name: str, value: Any) -> None:
+        if value is not None and value not in self.allowed():
+            raise ConfigError(unknown(self.what or name, value, self.allowed()))
+
+
+@dataclass(frozen=True)
+class IntAtLeast:
+    """An int >= ``low`` (None allowed when the setting may be unset)."""
+
+    low: int
+
+    def __call__(self, name: str, value: Any) -> None:
+        if value is not None and (not _is_int(value) or value < self.low):
+            kind = "a positive int" if self.low == 1 else f"an int >= {self.low}"
+            raise ConfigError(f"{name} must be {kind}, got {value!r}")
+
+
+def _any_int(name: str, value: Any) -> None:
+    if not _is_int(value):
+        raise ConfigError(f"{name} must be an int, got {value!r}")
+
+
+def _positive_seconds(name: str, value: Any) -> None:
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if value is not None and not (number and math.isfinite(value) and value > 0):
+        raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}")
+
+
+def _backends(name: str, value: Any) -> None:
+    names = _backend_list(value)
+    if not names:
+        raise ConfigError(f"{name} must name at least one of: " + ", ".join(BACKENDS))
+    for backend in names:
+        OneOf(BACKENDS)(name, backend)
+
+
+def _gpus(name: str, value: Any) -> None:
+    gpus = str(value).replace(" ", "")
+    if gpus.lower() not in ("all", "none") and not all(i.isdigit() for i in gpus.split(",")):
+        raise ConfigError(f"{name} must be 'all', 'none' or GPU indices such as 0,2; got {value!r}")
+
+
+def _image_size(name: str, value: Any) -> None:
+    from automl.data.images import parse_image_size
+
+    try:
+        parse_image_size(value)
+    except DataError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _metric_names() -> tuple[str, ...]:
+    from automl.trial.metrics import METRICS  # scikit-learn: imported only when a metric is named
+
+    return tuple(METRICS)
+
+
+def _backend_list(value: Any) -> list[str]:
+    return [b.strip() for b in value.split(",") if b.strip()] if isinstance(value, str) else list(value)
+
+
+# ---------------------------------------------------------------------------------------- settings
+@dataclass(frozen=True)
+class Option:
+    """How a setting is shown and checked: help text, check, command-line flag and type."""
+
+    help: str
+    check: Callable[[str, Any], None] | None = None
+    flag: str | None = None  # default: --name-with-dashes
+    aliases: tuple[str, ...] = ()  # older flags that still work
+    choices: tuple[str, ...] | None = None  # shown as a click.Choice
+    cli_type: type = str
+    off_flag: str | None = None  # a bool setting that is on by default: the flag that turns it off
+    off_help: str | None = None  # the help of ``off_flag``
+    metavar: str | None = None
+
+    def flags(self, name: str) -> tuple[str, ...]:
+        return (self.off_flag or self.flag or "--" + name.replace("_", "-"), *self.aliases)
+
+
+def setting(default: Any, help: str, check: Callable[[str, Any], None] | None = None, **option: Any) -> Any:
+    """A ``SearchSettings`` field: its default and its ``Option``."""
+    factory = {"default_factory": lambda: default} if isinstance(default, Path) else {"default": default}
+    return field(metadata={"option": Option(help, check, **option)}, **factory)
+
+
+@dataclass
+class SearchSettings:
+    """A search's settings, checked when made. With neither ``n_trials`` nor ``timeout`` the default
+    budget applies (30 trials or 240 s, whichever comes first). ``n_trials`` is the study's total:
+    resuming a study runs only the trials still missing.
+    """
+
+    task: str = setting("image", "What kind of data the models learn from.", OneOf(TASKS), choices=TASKS)
+    data: Any = setting(
+        None,
+        "Your data: image: a folder with one sub-folder of images per class, or an .npz with arrays x and y; "
+        "tabular: a CSV (with --target); text: a CSV (with --text-column, --target) or a folder of class "
+        "sub-folders of .txt files. Built-in sets: builtin:digits (image, tabular), builtin:breast_cancer, "
+        "builtin:diabetes (tabular regression), builtin:stdlib-docs (text). Default: the task's built-in set. "
+        "API: also an (X, y) pair of arrays.",
+    )
+    target: str | None = setting(None, "CSV column to predict (tabular and text CSVs).")
+    text_column: str | None = setting(None, "CSV column holding the texts (text task; default: text).")
+    problem_type: str | None = setting(
+        None,
+        "classification or regression (default: inferred from the target column).",
+        OneOf(PROBLEM_TYPES, "problem type"),
+        aliases=("--objective",),
+        choices=PROBLEM_TYPES,
+    )
+    groups: str | None = setting(None, "CSV column of groups: rows of one group stay in one fold (GroupKFold).")
+    image_size: Any = setting(
+        None, "Resize images to N or WIDTHxHEIGHT (default: the median size, at most 64).", _image_size
+    )
+    space: Any = setting(None, "Search space YAML file or shipped name (default: the task's).")
+    backend: Any = setting(
+        "keras", "keras, mxnet, or a comma list (keras,mxnet) to search over the framework too.", _backends
+    )
+    n_trials: int | None = setting(
+        None, "Total trials of the study (default 30 with --timeout 240).", IntAtLeast(1), cli_type=int
+    )
+    timeout: float | None = setting(
+        None,
+        "Time budget in seconds: no trial starts after it, and a running trial stops at its next epoch "
+        "(once one trial has completed).",
+        _positive_seconds,
+        cli_type=float,
+    )
+    n_splits: int = setting(5, "Folds of cross-validation.", IntAtLeast(2), cli_type=int)
+    sampler: str = setting("tpe", "tpe, random, cmaes, gp or qmc.", OneOf(SAMPLERS))
+    pruner: str = setting("hyperband", "hyperband, sha, median or none.", OneOf(PRUNERS))
+    metric: str | None = setting(None, "Metric to optimize (default: accuracy / rmse).", OneOf(_metric_names))
+    storage: str | None = setting(None, "Optuna storage URL (default: sqlite:///RUNS_DIR/optuna.db).")
+    study_name: str | None = setting(None, "Study name; the same name resumes the study.", flag="--study")
+    tracking_uri: str | None = setting(None, "MLflow tracking URI (default: sqlite:///RUNS_DIR/mlflow.db).")
+    runs_dir: Path = setting(
+        Path("runs"), "Folder for the default Optuna and MLflow stores and artifacts.", cli_type=Path
+    )
+    seed: int = setting(0, "Seed of sampler, folds and weights.", _any_int, cli_type=int)
+    refit: bool = setting(
+        True,
+        "Refit the best configuration on all the data at the end.",
+        off_flag="--no-refit",
+        off_help="Skip refitting the best configuration on all the data.",
+    )
+    workers: int | None = setting(
+        None,
+        "Worker processes on a CPU-only machine (default: one per 4 cores); with GPUs, spread over them.",
+        IntAtLeast(1),
+        cli_type=int,
+    )
+    gpus: str = setting("all", "GPUs to run trials on: all (every visible GPU), none, or indices such as 0,2.", _gpus)
+    trials_per_gpu: int = setting(1, "Trials that share one GPU at once.", IntAtLeast(1), cli_type=int)
+
+    def __post_init__(self) -> None:
+        for each in dataclasses.fields(self):
+            check = each.metadata["option"].check
+            if check is not None:
+                check(each.name, getattr(self, each.name))
+        self.backend = ",".join(_backend_list(self.backend))
+        if self.n_trials is None and self.timeout is None:
+            self.n_trials, self.timeout = DEFAULT_N_TRIALS, DEFAULT_TIMEOUT
+        self.runs_dir = Path(self.runs_dir)
+
+    @property
+    def backends(self) -> list[str]:
+        """The backends searched, in order."""
+        return self.backend.split(",")
+
+    @classmethod
+    def from_arguments(cls, **arguments: Any) -> SearchSettings:
+        """Settings from keyword arguments, with one clear line for a name that is no setting."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        if "objective" in arguments:  # the name of problem_type before 0.2
+            arguments["problem_type"] = arguments.pop("objective")
+        for name in arguments:
+            if name not in names:
+                raise ConfigError(f"unknown setting {name!r}; settings: {', '.join(names)}.{did_you_mean(name, names)}")
+        return cls(**arguments)
+
+    def data_options(self) -> dict[str, Any]:
+        """The keyword arguments of ``load_dataset`` besides the task, the data and ``n_splits``."""
+        return {
+            "target": self.target,
+            "text_column": self.text_column,
+            "problem_type": self.problem_type,
+            "groups": self.groups,
+            "image_size": self.image_size,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe settings with passwords in URLs hidden (for logs and MLflow)."""
+        data = asdict(self)
+        data["data"] = _describe_data(self.data)
+        for key in ("storage", "tracking_uri"):
+            if data[key]:
+                data[key] = redact(data[key])
+        data["space"] = str(self.space) if self.space is not None else None
+        data["runs_dir"] = str(self.runs_dir)
+        return data
+
+    def stored(self) -> dict[str, Any]:
+        """What a study records of these settings for its workers (``to_dict``, with data paths absolute)."""
+        data = self.to_dict()
+        if isinstance(self.data, str | Path) and Path(self.data).exists():
+            data["data"] = str(Path(self.data).resolve())  # workers may start elsewhere; the path must exist there
+        return data
+
+    @classmethod
+    def from_stored(cls, stored: dict[str, Any], **overrides: Any) -> SearchSettings:
+        """The settings a study recorded (``stored``), with ``overrides`` (a worker's own URLs)."""
+        values = dict(stored)
+        if "objective" in values:  # recorded by automl 0.1
+            values["problem_type"] = values.pop("objective")
+        if values.get("data") == "arrays":
+            raise ConfigError("a search over in-memory arrays cannot run in worker processes; save them to a file")
+        if values.get("data") == "built-in":
+            values["data"] = None
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in {**values, **overrides}.items() if k in names})
+
+
+def _describe_data(data: Any) -> str:
+    return "built-in" if data is None else str(data) if isinstance(data, str | Path) else "arrays"
+
+
+SearchConfig = SearchSettings  # its name before 0.2
+
+
+def options() -> Iterator[tuple[str, Any, Option]]:
+    """``(name, default, option)`` of every setting, in order (for the command line and the API docs)."""
+    for each in dataclasses.fields(SearchSettings):
+        default = each.default_factory() if each.default is dataclasses.MISSING else each.default
+        yield each.name, default, each.metadata["option"]
+
+
+def signature(*leading: str, extra: tuple[inspect.Parameter, ...] = ()) -> inspect.Signature:
+    """A signature taking the settings named in ``leading`` by position, the others by keyword, then ``extra``."""
+    kinds = {name: inspect.Parameter.POSITIONAL_OR_KEYWORD for name in leading}
+    parameters = [
+        inspect.Parameter(name, kinds.get(name, inspect.Parameter.KEYWORD_ONLY), default=default)
+        for name, default, _ in sorted(options(), key=lambda item: item[0] not in leading)
+    ]
+    return inspect.Signature([*parameters, *extra])
+
+
+# ---------------------------------------------------------------------------------------- the study's record
+@dataclass
+class StudyRecord:
+    """What a search stores in its study (user attribute ``automl.settings``) for ``automl worker``s:
+    the settings, the space's text, the deadline and the parent MLflow run. Versioned, so a study
+    made by an older automl still resumes."""
+
+    settings: dict[str, Any]  # SearchSettings.stored()
+    space_yaml: str
+    deadline: float | None
+    parent_run_id: str | None
+    tracking_uri: str | None  # None when it holds a password: passwords are never stored
+    heartbeat_s: int
+    version: int = RECORD_VERSION
+
+    @classmethod
+    def of(
+        cls,
+        settings: SearchSettings,
+        *,
+        space_yaml: str,
+        tracking_uri: str,
+        parent_run_id: str | None,
+        heartbeat_s: int,
+    ) -> StudyRecord:
+        """The record of a search starting now (its deadline is now + ``settings.timeout``)."""
+        safe_uri = redact(tracking_uri)
+        return cls(
+            settings=settings.stored(),
+            space_yaml=space_yaml,
+            deadline=None if settings.timeout is None else time.time() + settings.timeout,
+            parent_run_id=parent_run_id,
+            tracking_uri=tracking_uri if safe_uri == tracking_uri else None,
+            heartbeat_s=heartbeat_s,
+        )
+
+    @property
+    def n_trials(self) -> int | None:
+        return self.settings.get("n_trials")
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StudyRecord:
+        """Read a stored record, of this version or of automl 0.1's untyped dict (version 1)."""
+        if "version" not in data:  # automl 0.1: {"config": ..., "n_trials": ..., ...}
+            settings = {**data["config"], "n_trials": data.get("n_trials", data["config"].get("n_trials"))}
+            data = {**{k: v for k, v in data.items() if k not in ("config", "n_trials")}, "settings": settings}
+        elif data["version"] > RECORD_VERSION:
+            raise ConfigError(
+                f"this study was set up by a newer automl (settings version {data['version']}, this one reads "
+                f"up to {RECORD_VERSION}); upgrade automl on this machine"
+            )
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names and k != "version"})

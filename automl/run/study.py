@@ -1,0 +1,152 @@
+"""Optuna studies: storage URLs, samplers, pruners, and creating or resuming a study."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import optuna
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from automl.errors import ConfigError, unknown
+from automl.run.settings import PRUNERS, SAMPLERS
+from automl.stores import redact
+
+DEFAULT_HEARTBEAT_S = 10
+HEARTBEAT_GRACE = 3  # heartbeat intervals without a beat before a running trial counts as lost
+SCHEMA_RACE_RETRIES = 5  # attempts to open a fresh RDB storage that other processes are creating at the same time
+
+
+def heartbeat_seconds() -> int:
+    """Seconds between a running trial's heartbeats (``AUTOML_HEARTBEAT_S``, default 10)."""
+    return int(os.environ.get("AUTOML_HEARTBEAT_S", DEFAULT_HEARTBEAT_S))
+
+
+# Samplers whose Optuna implementation imports an optional package when it first samples.
+_SAMPLER_NEEDS = {"cmaes": "cmaes", "gp": "torch"}
+
+
+def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
+    """The Optuna sampler called ``name``."""
+    if name == "tpe":
+        # multivariate + group models the conditional branches of our spaces jointly;
+        # constant_liar keeps parallel workers from sampling the same point.
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.TPESampler(
+                seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=8
+            )
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    if name in _SAMPLER_NEEDS and importlib.util.find_spec(_SAMPLER_NEEDS[name]) is None:
+        package = _SAMPLER_NEEDS[name]
+        raise ConfigError(f"the {name!r} sampler needs the {package!r} package (pip install {package}); pick another")
+    if name == "cmaes":
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    if name == "qmc":
+        return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
+    raise ConfigError(unknown("sampler", name, SAMPLERS))
+
+
+def make_pruner(name: str, *, epochs_per_fold: int, n_splits: int) -> optuna.pruners.BasePruner:
+    """The Optuna pruner called ``name``, with resources measured on our step axis.
+
+    Steps: epoch ``e`` of the first fold is step ``e``; the end of fold ``k`` is step
+    ``(k + 1) * epochs_per_fold - 1``. The step means the same thing in every trial.
+    """
+    max_resource = epochs_per_fold * n_splits
+    min_resource = max(1, epochs_per_fold // 4)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=min_resource, max_resource=max_resource, reduction_factor=3)
+    if name == "sha":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=3)
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=min_resource)
+    if name == "none":
+        return optuna.pruners.NopPruner()
+    raise ConfigError(unknown("pruner", name, PRUNERS))
+
+
+def open_storage(
+    url: str,
+    *,
+    heartbeat_interval: int | None = None,
+    failed_trial_callback: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None = None,
+) -> optuna.storages.BaseStorage:
+    """An Optuna storage for ``url``; fails with one clear line when it cannot be reached.
+
+    With ``heartbeat_interval`` (seconds; RDB storages only) a running trial whose worker has
+    not beaten for ``HEARTBEAT_GRACE`` intervals is failed, and ``failed_trial_callback`` runs for it.
+    """
+    try:
+        if url.startswith(("sqlite:", "postgresql", "mysql")):
+            kwargs: dict[str, Any] = {}
+            if heartbeat_interval:
+                kwargs.update(
+                    heartbeat_interval=heartbeat_interval,
+                    grace_period=HEARTBEAT_GRACE * heartbeat_interval,
+                    heartbeat_stale_trial_callback=failed_trial_callback,
+                )
+            if url.startswith("sqlite:"):
+                kwargs["engine_kwargs"] = {"connect_args": {"timeout": 60}}
+            # SQLAlchemy >= 2.1 maps a bare postgresql:// to psycopg 3; the driver we install is psycopg2
+            engine_url = "postgresql+psycopg2://" + url[13:] if url.startswith("postgresql://") else url
+            return _open_rdb_storage(engine_url, kwargs)
+        return optuna.storages.get_storage(url)
+    except Exception as exc:  # any driver error: unreachable host, bad credentials, missing file
+        raise ConfigError(f"cannot open the Optuna storage {redact(url)}: {str(exc).splitlines()[0]}") from None
+
+
+def _open_rdb_storage(engine_url: str, kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
+    """``RDBStorage(engine_url, **kwargs)``, tolerant of other processes creating the same fresh schema.
+
+    Optuna creates the tables and stamps the schema version on first use; two processes doing that
+    at once (a search and its workers, or workers on several hosts, starting on an empty database)
+    collide ("table ... already exists", a unique constraint). The loser finds the schema made when it
+    tries again.
+    """
+    for attempt in range(1, SCHEMA_RACE_RETRIES):
+        try:
+            return _rdb_storage(engine_url, kwargs)
+        except DBAPIError as exc:
+            if not (isinstance(exc, IntegrityError) or "already exists" in str(exc)):
+                raise
+            time.sleep(0.2 * attempt)
+    return _rdb_storage(engine_url, kwargs)
+
+
+def _rdb_storage(engine_url: str, kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: stable for years
+        return optuna.storages.RDBStorage(engine_url, **kwargs)
+
+
+def open_study(
+    *,
+    name: str,
+    storage: str | optuna.storages.BaseStorage,
+    direction: str,
+    sampler: optuna.samplers.BaseSampler,
+    pruner: optuna.pruners.BasePruner,
+) -> optuna.Study:
+    """Create the study, or load it when it exists (resume). ``storage``: a URL or an opened storage."""
+    study = optuna.create_study(
+        study_name=name,
+        storage=open_storage(storage) if isinstance(storage, str) else storage,
+        direction=direction,
+        sampler=sampler,
+        pruner=pruner,
+        load_if_exists=True,
+    )
+    if study.direction.name.lower() != direction:
+        raise ConfigError(
+            f"study {name!r} exists and is set to {study.direction.name.lower()}, but the metric asks to {direction}; "
+            "use another --study name"
+        )
+    return study

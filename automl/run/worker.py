@@ -1,0 +1,144 @@
+"""``automl worker``: join a study that ``automl search`` set up and run its trials until the budget is reached.
+
+The search stores a ``StudyRecord`` in its study (settings, space text, budget, deadline, parent
+MLflow run); a worker rebuilds the same search from it (``automl.run.session``), on this host or
+any other that reaches the storage. The budget is the study's: see ``automl.run.budget``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import warnings
+import zlib
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from automl.backends import get_backend
+from automl.errors import ConfigError
+from automl.logs import get_logger
+from automl.names import StudyAttr, Tag, TrialAttr, host_pid
+from automl.run.budget import BudgetedObjective, budget_counts
+from automl.run.failfast import every_trial_fails
+from automl.run.session import build_search_parts, open_search
+from automl.run.settings import SearchSettings, StudyRecord
+from automl.run.study import open_storage
+from automl.stores import redact
+from automl.tracking.relay import RemoteTracker
+from automl.tracking.tracker import Tracker
+from automl.trial.interrupts import raise_if_interrupted
+from automl.trial.objective import TrialTracker
+from automl.trial.progress import SearchProgress
+
+POLL_S = 1.0
+
+log = get_logger(__name__)
+
+
+def load_record(study: optuna.Study) -> StudyRecord:
+    """The settings record ``automl search`` stored in ``study``."""
+    stored = study.user_attrs.get(StudyAttr.SETTINGS)
+    if stored is None:
+        raise ConfigError(
+            f"study {study.study_name!r} was not set up by 'automl search' (no {StudyAttr.SETTINGS} attribute); "
+            "start it with automl search --study NAME --storage URL first"
+        )
+    return StudyRecord.from_json(stored)
+
+
+def worker_seed(seed: int, worker_id: str) -> int:
+    """A sampler seed of its own per worker (the same seed everywhere would sample the same points)."""
+    return seed + zlib.crc32(worker_id.encode()) % 1_000_003
+
+
+def run_worker(study_name: str, storage: str, *, tracking_uri: str | None = None, worker_id: str | None = None) -> int:
+    """Run trials of ``study_name`` until its budget is reached or its deadline passes; returns trials run.
+
+    Call it in a fresh process: set ``CUDA_VISIBLE_DEVICES`` (see ``automl.run.devices.Slot``) before.
+    """
+    optuna.logging.set_verbosity(logging.ERROR)  # each trial is one line of ours; reasons are in the trial
+    worker_id = worker_id or os.environ.get("AUTOML_WORKER_ID") or host_pid()
+    record = load_record(optuna.load_study(study_name=study_name, storage=open_storage(storage)))
+    uri = tracking_uri or record.tracking_uri
+    if not uri:
+        raise ConfigError("the study's MLflow tracking URI holds a password: pass it with --tracking-uri")
+    settings = SearchSettings.from_stored(record.settings, storage=storage, tracking_uri=uri)
+    parts = build_search_parts(settings, space_yaml=record.space_yaml)
+    device = _device_label({get_backend(name).device() for name in settings.backends})  # frameworks imported once
+    session = open_search(
+        settings,
+        parts,
+        study_name=study_name,
+        storage_url=storage,
+        tracker=_trial_tracker(uri, study_name, record, {Tag.WORKER: worker_id, Tag.WORKER_DEVICE: device}),
+        sampler_seed=worker_seed(settings.seed, worker_id),
+        heartbeat_s=record.heartbeat_s,
+    )
+    study = session.study
+    progress = SearchProgress(n_trials=None, n_splits=settings.n_splits, metric=parts.metric.name, enabled=False)
+    wrapped = BudgetedObjective(
+        session.objective(progress, record.deadline), lambda: load_record(study).n_trials, worker_id
+    )
+    log.info("[%s] joined study %s in %s on %s", worker_id, study_name, redact(storage), device)
+    if session.lost:
+        lost = ", ".join(map(str, session.lost))
+        log.info("[%s] trial(s) %s of a process gone from this host: failed, queued again", worker_id, lost)
+    ran = 0
+    while _budget_left(study, worker_id):
+        study.optimize(wrapped, n_trials=1, catch=(Exception,), gc_after_trial=True, callbacks=[raise_if_interrupted])
+        ran += 1
+        mine = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(TrialAttr.WORKER_PID) == host_pid()]
+        if mine and mine[-1].state.is_finished():
+            log.info("%s", _trial_line(worker_id, device, mine[-1], parts.metric.name))
+    log.info("[%s] done: %d trial(s) run here", worker_id, ran)
+    return ran
+
+
+def _trial_tracker(uri: str, study_name: str, record: StudyRecord, trial_tags: dict[str, str]) -> TrialTracker:
+    """The search's relay when the search process serves one (a local store), else MLflow directly."""
+    remote = RemoteTracker.from_environment(tracking_uri=uri, trial_tags=trial_tags)
+    if remote is not None:
+        return remote
+    tracker = Tracker(uri, study_name, trial_tags=trial_tags)
+    tracker.parent_id = record.parent_run_id
+    return tracker
+
+
+def _budget_left(study: optuna.Study, worker_id: str) -> bool:
+    """Wait while the budget is taken by running trials; False once it is spent, past the deadline,
+    or when every trial so far failed."""
+    while True:
+        record = load_record(study)
+        if record.deadline is not None and time.time() >= record.deadline:
+            return False
+        done, running, waiting = budget_counts(study)
+        n_trials = record.n_trials
+        if n_trials is not None and done >= n_trials:
+            return False
+        failing = every_trial_fails(study)
+        if failing:
+            log.warning("[%s] stopping: %s", worker_id, failing)
+            return False
+        if n_trials is None or done + running + waiting < n_trials or waiting > 0:
+            return True
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)  # a running trial may be a dead worker's: retry it
+        time.sleep(POLL_S)
+
+
+def _device_label(backend_devices: set[str]) -> str:
+    """``cpu``, or the physical GPU this worker trains on (``gpu:2``; the framework calls it gpu:0)."""
+    if backend_devices == {"cpu"}:
+        return "cpu"
+    return os.environ.get("AUTOML_WORKER_DEVICE") or f"gpu:{os.environ.get('CUDA_VISIBLE_DEVICES') or 0}"
+
+
+def _trial_line(worker_id: str, device: str, trial: FrozenTrial, metric: str) -> str:
+    value = f" {metric} {trial.value:.4f}" if trial.value is not None else ""
+    reason = trial.user_attrs.get(TrialAttr.FAIL_REASON, "") if trial.state == TrialState.FAIL else ""
+    seconds = trial.user_attrs.get(TrialAttr.DURATION_S)
+    took = f" ({seconds:.1f}s)" if isinstance(seconds, int | float) else ""
+    return f"[{worker_id} {device}] trial {trial.number} {trial.state.name}{value}{took} {reason}".rstrip()

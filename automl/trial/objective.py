@@ -1,0 +1,223 @@
+"""The Optuna objective: sample a configuration, cross-validate it, log it to MLflow."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import optuna
+
+from automl.backends import get_backend
+from automl.data import Dataset
+from automl.logs import get_logger
+from automl.model import build_spec
+from automl.names import BACKEND_PARAM, Tag, TrialAttr
+from automl.space import SearchSpace
+from automl.trial.cv import CVResult, FoldResult, Folds, cross_validate
+from automl.trial.interrupts import interrupted, raise_if_interrupted
+from automl.trial.metrics import Metric
+from automl.trial.outcome import INTERRUPTED, OUT_OF_TIME, OutOfTime
+from automl.trial.progress import SearchProgress
+
+log = get_logger(__name__)
+
+
+class TrialTracker(Protocol):
+    """What a search needs from MLflow logging for its trials: ``automl.tracking.Tracker`` in the
+    process that owns the store, ``automl.tracking.relay.RemoteTracker`` in a worker that logs
+    through it."""
+
+    def start_trial(self, number: int, params: dict[str, Any], tags: dict[str, str]) -> str:
+        """Open the run of trial ``number``; return its run id."""
+
+    def log_fold(self, run_id: str, fold: FoldResult) -> None:
+        """Log one fold's scores and curves."""
+
+    def end_trial(self, run_id: str, state: str, metrics: dict[str, float], tags: dict[str, Any]) -> None:
+        """Log the trial's outcome and close its run."""
+
+    def fail_run(self, run_id: str, reason: str) -> None:
+        """End a run left RUNNING by a trial that was lost, as FAILED with ``reason``."""
+
+
+def fold_end_step(fold: int, epochs_per_fold: int) -> int:
+    """The pruning step at which fold ``fold``'s running mean is reported."""
+    return (fold + 1) * epochs_per_fold - 1
+
+
+@dataclass
+class Objective:
+    """Callable for ``study.optimize``: one trial = one cross-validated configuration.
+
+    Reports to Optuna's pruner on a fixed step axis (see ``automl.run.study.make_pruner``): the
+    validation score of each epoch of the first fold, then the running mean of the fold
+    scores at the end of every fold. Every trial gets its own nested MLflow run, ended
+    with the trial's state whatever happens.
+    """
+
+    space: SearchSpace
+    dataset: Dataset
+    backends: list[str]
+    splits: list[tuple[np.ndarray, np.ndarray]]
+    metric: Metric
+    tracker: TrialTracker
+    epochs_per_fold: int
+    seed: int
+    progress: SearchProgress
+    deadline: float | None = None  # time.time() at which a running trial stops, once one trial has completed
+
+    def __post_init__(self) -> None:
+        self.folds = Folds(self.dataset, self.splits)  # preprocessed once, shared by every trial
+
+    def __call__(self, trial: optuna.Trial) -> float:
+        start = time.perf_counter()
+        state, cv, reason, run_id, backend = "FAIL", CVResult(), "", None, None
+        try:  # from the first line: an interrupt at any point still records why the trial ended
+            config = self.space.sample(trial)
+            backend_name = (
+                trial.suggest_categorical(BACKEND_PARAM, self.backends) if len(self.backends) > 1 else self.backends[0]
+            )
+            backend = get_backend(backend_name)
+            trial.set_user_attr(TrialAttr.CONFIG, config)
+            trial.set_user_attr(TrialAttr.BACKEND, backend_name)
+            run_id = self.tracker.start_trial(
+                trial.number,
+                {**config, BACKEND_PARAM: backend_name},
+                tags={Tag.BACKEND: backend_name, Tag.DEVICE: backend.device()},
+            )
+            trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, run_id)
+            self.progress.trial_started(trial.number, _summary(config, backend_name))
+            cv = cross_validate(
+                lambda input_shape: build_spec(
+                    config,
+                    input_shape=input_shape,
+                    n_outputs=self.dataset.n_outputs,
+                    problem_type=self.dataset.problem_type,
+                    vocab_size=self.dataset.vocab_size,
+                ),
+                backend,
+                self.folds,
+                self.metric,
+                seed=self.seed + 1000 * trial.number,
+                on_epoch=self._epoch_hook(trial),
+                on_fold=self._fold_hook(trial, run_id),
+            )
+            trial.set_user_attr(TrialAttr.SCORE_STD, cv.std)
+            trial.set_user_attr(TrialAttr.FOLD_SCORES, cv.scores.tolist())
+            trial.set_user_attr(TrialAttr.BEST_EPOCHS, cv.best_epochs)
+            if cv.stopped:
+                state = "PRUNED"
+                raise optuna.TrialPruned(f"pruned after {len(cv.folds)} fold(s)")
+            if not math.isfinite(cv.mean):
+                raise ValueError(f"the cross-validated {self.metric.name} is {cv.mean}")
+            state = "COMPLETE"
+            return cv.mean
+        except optuna.TrialPruned:
+            raise
+        except OutOfTime as exc:
+            state, reason = "PRUNED", str(exc)
+            trial.set_user_attr(TrialAttr.STOP_REASON, reason)
+            raise optuna.TrialPruned(reason) from None
+        except KeyboardInterrupt:  # Ctrl-C or SIGTERM: Optuna marks the trial failed, the search stops
+            reason = INTERRUPTED
+            trial.set_user_attr(TrialAttr.FAIL_REASON, reason)
+            raise
+        except Exception as exc:
+            if interrupted():  # the signal's KeyboardInterrupt, turned into another error inside C code
+                reason = INTERRUPTED
+                trial.set_user_attr(TrialAttr.FAIL_REASON, reason)
+                raise KeyboardInterrupt from exc
+            reason = f"{type(exc).__name__}: {exc}"
+            trial.set_user_attr(TrialAttr.FAIL_REASON, reason)
+            raise
+        finally:
+            seconds = time.perf_counter() - start
+            trial.set_user_attr(TrialAttr.DURATION_S, seconds)
+            self._finish(trial, run_id, state, cv, reason, seconds)
+            if backend is not None:
+                backend.release()
+
+    def _epoch_hook(self, trial: optuna.Trial) -> Any:
+        key = f"val_{self.metric.name}"
+
+        def on_epoch(fold: int, epoch: int, logs: dict[str, float]) -> bool:
+            raise_if_interrupted()
+            self.progress.epoch_finished(fold, epoch, logs)
+            self._stop_if_out_of_time(trial)
+            # Only the first fold reports per epoch; its last step is taken by the fold's end.
+            if fold != 0 or key not in logs or epoch >= self.epochs_per_fold - 1:
+                return False
+            trial.report(logs[key], step=epoch)
+            return trial.should_prune()
+
+        return on_epoch
+
+    def _stop_if_out_of_time(self, trial: optuna.Trial) -> None:
+        """Past the deadline, stop this trial, unless the study has no completed trial yet to show for it."""
+        if self.deadline is None or time.time() < self.deadline:
+            return
+        if trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+            raise OutOfTime(OUT_OF_TIME)
+
+    def _fold_hook(self, trial: optuna.Trial, run_id: str) -> Any:
+        def on_fold(fold: FoldResult, cv: CVResult) -> bool:
+            raise_if_interrupted()
+            self.tracker.log_fold(run_id, fold)
+            self.progress.fold_finished(fold.fold, fold.score, cv.mean)
+            if fold.fit.stopped_by_callback:  # cut short by epoch pruning: not a real fold score
+                return True
+            trial.report(cv.mean, step=fold_end_step(fold.fold, self.epochs_per_fold))
+            return len(cv.folds) < len(self.splits) and trial.should_prune()
+
+        return on_fold
+
+    def _finish(
+        self, trial: optuna.Trial, run_id: str | None, state: str, cv: CVResult, reason: str, seconds: float
+    ) -> None:
+        metrics: dict[str, float] = {"duration_s": seconds, "n_folds": len(cv.folds)}
+        if cv.folds:
+            metrics["score"] = cv.mean
+            metrics["score_std"] = cv.std
+            for name in cv.folds[0].scores:
+                values = [f.scores[name] for f in cv.folds]
+                metrics[f"cv_mean.{name}"] = float(np.mean(values))
+                metrics[f"cv_std.{name}"] = float(np.std(values))
+        tags = {(Tag.FAIL_REASON if state == "FAIL" else Tag.STOP_REASON): reason} if reason else {}
+        try:
+            if run_id is not None:  # None: the trial ended before its MLflow run was opened
+                self.tracker.end_trial(run_id, state, metrics, tags)
+        except Exception:  # logging must never turn a finished trial into a lost one
+            log.warning("could not log the end of trial %d to MLflow", trial.number, exc_info=True)
+        best = _best_value(trial.study)
+        if state == "COMPLETE" and (best is None or _better(cv.mean, best, self.metric.direction)):
+            best = cv.mean
+        score = ""
+        if cv.folds:
+            score = f"{self.metric.name} {cv.mean:.4f}" + (f" ± {cv.std:.4f}" if state == "COMPLETE" else "")
+        detail = (
+            reason if state == "FAIL" else (reason or f"after {len(cv.folds)} fold(s)") if state == "PRUNED" else ""
+        )
+        summary = _summary(trial.user_attrs.get(TrialAttr.CONFIG, {}), trial.user_attrs.get(TrialAttr.BACKEND, ""))
+        self.progress.trial_finished(trial.number, state, f"{score}  {detail}  ({seconds:.1f}s)  {summary}", best)
+
+
+def _summary(config: dict[str, Any], backend: str) -> str:
+    arch = config.get("architecture", {}).get("family", "?")
+    optimizer = config.get("optimizer", {})
+    lr = optimizer.get("learning_rate")
+    lr_text = f" lr={lr:.2g}" if isinstance(lr, float) else ""
+    return f"{backend} {arch} {config.get('activation', '')} {optimizer.get('name', '')}{lr_text}".strip()
+
+
+def _best_value(study: optuna.Study) -> float | None:
+    try:
+        return study.best_value
+    except ValueError:  # no completed trial yet
+        return None
+
+
+def _better(value: float, best: float, direction: str) -> bool:
+    return value > best if direction == "maximize" else value < best

@@ -1,0 +1,30 @@
+"""How a trial ends, named once: the finished states, and the reasons recorded beside them."""
+
+from __future__ import annotations
+
+import optuna
+from optuna.trial import TrialState
+
+from automl.names import TrialAttr
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+INTERRUPTED = "interrupted (Ctrl-C or SIGTERM)"  # the fail reason of a trial stopped by a signal
+LOST_PREFIX = "lost"  # fail reasons of trials lost with their worker start with it
+OUT_OF_TIME = "stopped at the search's time budget (--timeout)"
+
+
+class OutOfTime(Exception):
+    """The search's time budget ran out while this trial was training."""
+
+
+def fail_reason(trial: optuna.trial.FrozenTrial | optuna.Trial) -> str | None:
+    """Why a trial failed, as recorded (None when it did not fail, or says nothing)."""
+    return trial.user_attrs.get(TrialAttr.FAIL_REASON)
+
+
+def says_something_about_its_configuration(trial: optuna.trial.FrozenTrial) -> bool:
+    """A failure with a reason of its own: not interrupted, not lost with its worker, not surplus."""
+    reason = fail_reason(trial)
+    if not reason or trial.user_attrs.get(TrialAttr.SURPLUS):
+        return False
+    return not reason.startswith((INTERRUPTED, LOST_PREFIX))

@@ -1,0 +1,223 @@
+"""Worker processes sharing one study, on the default SQLite store and on the real PostgreSQL.
+
+Every test runs the real `automl` command (TensorFlow training, Optuna storage, MLflow store);
+a worker is killed with a real SIGKILL. Trials are tiny (tests/spaces/tiny_image.yaml, 2 folds).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import optuna
+import pytest
+from mlflow.tracking import MlflowClient
+
+from automl.names import TrialAttr
+from automl.run.budget import counts_toward_budget
+
+SPACE = Path(__file__).parents[1] / "spaces" / "tiny_image.yaml"
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+LOCAL_STUDY = "image-digits-keras"
+TIMEOUT_S = 300
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "COLUMNS": "200", **extra}
+
+
+def _search(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "automl.cli", "search", "--n-splits", "2", "--space", str(SPACE), "--no-refit"]
+    return subprocess.Popen(
+        [*command, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or _env()
+    )
+
+
+def _worker(cwd: Path, study: str, storage: str, tracking_uri: str, worker_id: str) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "automl.cli", "worker", "--study", study, "--worker-id", worker_id]
+    command += ["--storage", storage, "--tracking-uri", tracking_uri]
+    return subprocess.Popen(command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env())
+
+
+@functools.cache
+def _storage(url: str) -> optuna.storages.BaseStorage:
+    """One storage (one connection pool) per URL: polling must not open a connection per look."""
+    from automl.run.study import open_storage
+
+    return open_storage(url)
+
+
+def _trials(name: str, storage: str) -> list[optuna.trial.FrozenTrial]:
+    if storage.startswith("sqlite:") and not Path(storage[len("sqlite:///") :]).exists():
+        return []  # the search has not created its store yet (opening it here would race that)
+    try:
+        study = optuna.load_study(study_name=name, storage=_storage(storage))
+    except KeyError:  # not created yet
+        return []
+    return study.get_trials(deepcopy=False)
+
+
+def _is_set_up(name: str, storage: str) -> bool:
+    try:
+        return "automl.settings" in optuna.load_study(study_name=name, storage=_storage(storage)).user_attrs
+    except KeyError:  # not created yet
+        return False
+
+
+def _wait_for(condition: object, process: subprocess.Popen[str], what: str) -> object:
+    deadline = time.monotonic() + TIMEOUT_S
+    while time.monotonic() < deadline:
+        found = condition()  # type: ignore[operator]
+        if found:
+            return found
+        if process.poll() is not None:
+            raise AssertionError(f"the search ended before {what}: {process.communicate()[1][-3000:]}")
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def _finish(process: subprocess.Popen[str]) -> str:
+    _, stderr = process.communicate(timeout=TIMEOUT_S)
+    assert process.returncode == 0, stderr[-4000:]
+    assert "Traceback" not in stderr and "database is locked" not in stderr, stderr[-4000:]
+    return stderr
+
+
+def _child_runs(tracking_uri: str, study: str) -> list[object]:
+    client = MlflowClient(tracking_uri)
+    runs = client.search_runs([client.get_experiment_by_name(study).experiment_id], max_results=1000)
+    return [r for r in runs if "mlflow.parentRunId" in r.data.tags]
+
+
+def _check_study(trials: list[optuna.trial.FrozenTrial], runs: list[object], n_trials: int) -> None:
+    """Exactly ``n_trials`` trials count, every trial that trained has one MLflow run, none is left RUNNING."""
+    assert sum(counts_toward_budget(t) for t in trials) == n_trials, [(t.number, t.state) for t in trials]
+    assert all(t.state.is_finished() for t in trials)
+    assert len({t.number for t in trials}) == len(trials)
+    per_trial = Counter(r.data.tags["optuna.trial_number"] for r in runs)  # type: ignore[attr-defined]
+    trained = [t for t in trials if not t.user_attrs.get("surplus")]
+    assert per_trial == Counter(str(t.number) for t in trained)
+    assert all(r.info.status in ("FINISHED", "FAILED") for r in runs)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def pg_study() -> Iterator[str]:
+    name = f"test-workers-{uuid.uuid4().hex[:10]}"
+    yield name
+    try:
+        optuna.delete_study(study_name=name, storage=_storage(POSTGRES))
+    except KeyError:
+        pass
+
+
+def _kill_one_running_trial(name: str, storage: str, process: subprocess.Popen[str], worker: str | None = None) -> int:
+    """SIGKILL the worker of a trial that is training (of ``worker`` if given); returns the trial number."""
+
+    def running() -> optuna.trial.FrozenTrial | None:
+        for t in _trials(name, storage):
+            attrs = t.user_attrs
+            if (
+                t.state == optuna.trial.TrialState.RUNNING
+                and "mlflow_run_id" in attrs
+                and TrialAttr.WORKER_PID in attrs
+            ):
+                if worker is None or attrs[TrialAttr.WORKER] == worker:
+                    return t
+        return None
+
+    trial = _wait_for(running, process, "a running trial")
+    os.kill(int(trial.user_attrs[TrialAttr.WORKER_PID].rsplit(":", 1)[1]), signal.SIGKILL)  # type: ignore[attr-defined]
+    return trial.number  # type: ignore[attr-defined]
+
+
+def _check_lost_and_retried(trials: list[optuna.trial.FrozenTrial], runs: list[object], lost: int) -> None:
+    lost_trial = trials[lost]
+    assert lost_trial.state == optuna.trial.TrialState.FAIL and "fail_reason" not in lost_trial.user_attrs
+    retries = [t for t in trials if t.system_attrs.get("failed_trial") == lost]
+    assert len(retries) == 1 and retries[0].state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
+    assert retries[0].params == lost_trial.params
+    (lost_run,) = [r for r in runs if r.data.tags["optuna.trial_number"] == str(lost)]  # type: ignore[attr-defined]
+    assert lost_run.info.status == "FAILED" and lost_run.data.tags["fail_reason"].startswith("lost:")  # type: ignore[attr-defined]
+
+
+def test_four_local_workers_share_the_budget_and_survive_a_kill_on_sqlite(tmp_path: Path, native_lines) -> None:
+    storage = f"sqlite:///{tmp_path}/runs/optuna.db"
+    search = _search(tmp_path, "--workers", "4", "--n-trials", "5")
+    lost = _kill_one_running_trial(LOCAL_STUDY, storage, search)
+    stderr = _finish(search)
+    assert "4 worker process(es) on CPU" in stderr
+    assert native_lines(stderr) == []  # the workers' TensorFlow start-up lines are filtered too
+    assert "died (signal SIGKILL)" in stderr and f"trial(s) {lost} failed and queued again" in stderr
+    trials = _trials(LOCAL_STUDY, storage)
+    runs = _child_runs(f"sqlite:///{tmp_path}/runs/mlflow.db", LOCAL_STUDY)
+    _check_study(trials, runs, 5)
+    _check_lost_and_retried(trials, runs, lost)
+    workers = {r.data.tags[TrialAttr.WORKER] for r in runs}
+    assert len(workers) >= 2 and workers <= {"w0", "w1", "w2", "w3"}
+    assert {r.data.tags["automl.worker_device"] for r in runs} == {"cpu"}
+
+
+def test_workers_and_a_joining_worker_share_a_postgresql_study_and_survive_a_kill(
+    tmp_path: Path, pg_study: str
+) -> None:
+    """Three workers of `automl search` plus one `automl worker` (killed mid-trial: failed by heartbeat)."""
+    tracking = f"sqlite:///{tmp_path}/mlflow.db"
+    args = ["--workers", "3", "--n-trials", "5", "--storage", POSTGRES, "--tracking-uri", tracking, "--study", pg_study]
+    search = _search(tmp_path, *args, env=_env(AUTOML_HEARTBEAT_S="1"))
+    _wait_for(lambda: _is_set_up(pg_study, POSTGRES), search, "the study's set-up")
+    victim = _worker(tmp_path, pg_study, POSTGRES, tracking, "joined")
+    lost = _kill_one_running_trial(pg_study, POSTGRES, search, worker="joined")
+    victim.communicate(timeout=60)
+    assert victim.returncode == -signal.SIGKILL
+    stderr = _finish(search)
+    assert "3 worker process(es)" in stderr
+    trials = _trials(pg_study, POSTGRES)
+    runs = _child_runs(tracking, pg_study)
+    _check_study(trials, runs, 5)
+    _check_lost_and_retried(trials, runs, lost)
+    assert "joined" in {r.data.tags[TrialAttr.WORKER] for r in runs}
+
+
+def test_seed_repeats_a_one_worker_search(tmp_path: Path) -> None:
+    from automl import search
+
+    results = [
+        search(
+            "image",
+            space=SPACE,
+            n_trials=3,
+            n_splits=2,
+            seed=11,
+            runs_dir=tmp_path / str(i),
+            refit=False,
+            verbose=False,
+        )
+        for i in range(2)
+    ]
+    first, second = ([(t.params, t.state, t.value) for t in r.study.trials] for r in results)
+    assert [p for p, _, _ in first] == [p for p, _, _ in second]
+    assert [s for _, s, _ in first] == [s for _, s, _ in second]
+    assert [v for _, _, v in first] == pytest.approx([v for _, _, v in second], abs=1e-6)
+
+
+def test_an_unreachable_storage_fails_in_one_line_before_training(tmp_path: Path) -> None:
+    url = "postgresql://automl:s3cret@127.0.0.1:1/test"
+    worker = _worker(tmp_path, "any", url, f"sqlite:///{tmp_path}/mlflow.db", "w")
+    _, stderr = worker.communicate(timeout=120)
+    assert worker.returncode == 2
+    assert stderr.strip().splitlines() == [stderr.strip()]
+    assert stderr.startswith("error: cannot open the Optuna storage postgresql://automl:***@127.0.0.1:1/test")
+    assert "s3cret" not in stderr
+    search = _search(tmp_path, "--workers", "2", "--n-trials", "2", "--storage", url)
+    _, stderr = search.communicate(timeout=120)
+    assert search.returncode == 2 and "s3cret" not in stderr and "joined" not in stderr
+    assert [line for line in stderr.splitlines() if "error" in line.lower()] == stderr.strip().splitlines()[-1:]
+    assert stderr.strip().splitlines()[-1].startswith("error: cannot open the Optuna storage"), stderr

@@ -23,7 +23,8 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         f"the Keras backend needs TensorFlow and Keras 3 ({exc}); install them with: pip install 'tensorflow>=2.16'"
     ) from exc
 
-from automl.backends.keras.text import text_layer  # noqa: E402 - after the clear error for a missing Keras
+from automl.backends.keras.augment import RandomAffine  # noqa: E402 - after the clear error for a missing Keras
+from automl.backends.keras.text import text_layer  # noqa: E402
 
 
 class _EpochHook(keras.callbacks.Callback):
@@ -66,26 +67,6 @@ def _residual_block(p: dict[str, Any], regularizer: Any) -> Callable[[Any], Any]
         if stride != 1 or inputs.shape[-1] != filters:
             shortcut = norm(conv(1, stride)(inputs))
         return _activation(p["activation"])(keras.layers.Add()([x, shortcut]))
-
-    return apply
-
-
-def _augment(p: dict[str, Any]) -> Callable[[Any], Any]:
-    """Random flips, shifts and rotations (fractions, as Keras' layers take them), zero-filled;
-    active in ``fit`` only, the identity at prediction and in saved models.
-    """
-    layers = []
-    if p.get("flip", "none") != "none":
-        layers.append(keras.layers.RandomFlip("horizontal_and_vertical" if p["flip"] == "both" else p["flip"]))
-    if p.get("shift", 0) > 0:
-        layers.append(keras.layers.RandomTranslation(p["shift"], p["shift"], fill_mode="constant"))
-    if p.get("rotation", 0) > 0:
-        layers.append(keras.layers.RandomRotation(p["rotation"], fill_mode="constant"))
-
-    def apply(x: Any) -> Any:
-        for layer in layers:
-            x = layer(x)
-        return x
 
     return apply
 
@@ -134,7 +115,7 @@ class KerasBackend(BaseBackend):
         if layer.kind == "residual_block":
             return _residual_block(p, regularizer)
         if layer.kind == "augment":
-            return _augment(p)
+            return RandomAffine(p.get("flip", "none"), p.get("shift", 0.0), p.get("rotation", 0.0))
         if layer.kind in TEXT_LAYER_KINDS:
             return text_layer(layer, regularizer)
         raise ValueError(f"the Keras backend cannot build layer kind {layer.kind!r}")

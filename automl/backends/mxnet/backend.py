@@ -234,9 +234,13 @@ class _ResidualBlock(nn.HybridBlock):
 
 
 class _Augment(nn.HybridBlock):
-    """Random flips, shifts and rotations of an NCHW batch, as Keras' ``RandomFlip``,
-    ``RandomTranslation`` and ``RandomRotation`` (``fill_mode='constant'``) do: one random affine
-    map per image, applied with ``GridGenerator`` + ``BilinearSampler`` (zeros outside the image).
+    """Random flips, shifts and rotations of an NCHW batch: the map of the Keras backend's
+    ``RandomAffine`` (see ``automl.backends.keras.augment``), drawn the same way and applied with
+    ``GridGenerator`` + ``BilinearSampler`` (zeros outside the image).
+
+    The sampler's coordinates are normalized to [-1, 1] from the first to the last pixel centre
+    (``W - 1`` pixels), so a shift of ``s`` pixels is ``2 s / (W - 1)`` and a rotation in pixel
+    space scales its off-diagonal terms by ``(H - 1) / (W - 1)``.
 
     A hybridized graph is traced once for training and prediction alike, so the training switch
     lives in the graph: ``Dropout(p=0.5)`` of ones is 0 or 2 under ``autograd.record()`` and
@@ -252,19 +256,21 @@ class _Augment(nn.HybridBlock):
 
     def hybrid_forward(self, F: Any, x: Any) -> Any:
         per_image = F.reshape(F.slice_axis(F.reshape(x, (0, -1)), axis=1, begin=0, end=1), (-1,))
-        one, zero = F.ones_like(per_image), F.zeros_like(per_image)
+        one = F.ones_like(per_image)
 
-        def uniform(bound: float) -> Any:
-            return F.random.uniform_like(per_image, low=-bound, high=bound) if bound > 0 else zero
+        def uniform() -> Any:
+            return F.random.uniform_like(per_image, low=-1.0, high=1.0)
 
         def sign(flipped: bool) -> Any:  # -1 for half of the images when flipped along this axis
-            return F.where(uniform(1.0) < 0, -one, one) if flipped else one
+            return F.where(uniform() < 0, -one, one) if flipped else one
 
         sx, sy = sign(self.flip in ("horizontal", "both")), sign(self.flip in ("vertical", "both"))
-        angle = uniform(self.rotation) * (2 * math.pi)
+        angle = uniform() * (self.rotation * 2 * math.pi)
         cos, sin = F.cos(angle), F.sin(angle)
-        ratio = self.height / self.width  # rotate in pixel space, not in the [-1, 1] normalized square
-        shift_x, shift_y = 2 * uniform(self.shift), 2 * uniform(self.shift)  # [-1, 1] spans the image: 2x
+        span_x, span_y = max(self.width - 1, 1), max(self.height - 1, 1)  # pixels from -1 to 1
+        shift_x = uniform() * (2 * self.shift * self.width / span_x)
+        shift_y = uniform() * (2 * self.shift * self.height / span_y)
+        ratio = span_y / span_x
         theta = F.stack(cos * sx, -sin * sy * ratio, shift_x, sin * sx / ratio, cos * sy, shift_y, axis=1)
         grid = F.GridGenerator(theta, transform_type="affine", target_shape=(self.height, self.width))
         training = F.abs(F.Dropout(one, p=0.5) - 1)

@@ -294,6 +294,53 @@ def spaces_validate(file: Path) -> None:
     click.echo(f"{file}: valid ({space.n_params()} searched parameters)")
 
 
+@spaces.command("check")
+@click.argument("space")
+@_setting_option("task", help="Task of the data the draws train on (default: the space's own task, else image).")
+@_setting_option("data")
+@_setting_option("target")
+@click.option("--draws", type=int, default=20, show_default=True, help="Random configurations to train.")
+@click.option("--backend", default="keras", show_default=True, help="keras or mxnet.")
+@click.option("--rows", type=int, default=None, help="Train on a stratified sample of this many rows.")
+@_setting_option("seed")
+@_friendly_errors
+def spaces_check(
+    space: str, task: str, data: str | None, target: str | None, draws: int, backend: str, rows: int | None, seed: int
+) -> None:
+    """Train random draws of SPACE on one fold and count those that end at chance.
+
+    A draw ends at chance below chance + (default - chance) / 2, where chance is a constant
+    prediction's score (majority class, R² 0) and default the space's default configuration's.
+    Exits 1 when more than 10% of the draws do.
+
+    \b
+    Example:
+      automl spaces check my_space.yaml --task tabular --data houses.csv --target price
+    """
+    from automl.run.health import MAX_AT_CHANCE, check_space_health
+    from automl.run.settings import SearchSettings
+    from automl.space import load_space
+
+    if click.get_current_context().get_parameter_source("task").name == "DEFAULT":
+        task = load_space(space).task or task
+    settings = SearchSettings(task=task, data=data, target=target, space=space, seed=seed)
+    with _console_logging():
+        report = check_space_health(settings, draws=draws, backend=backend, seed=seed, max_rows=rows)
+    click.echo(
+        f"{report.space}: {report.metric} on fold 1, chance {report.chance:.3f}, default {report.default_score:.3f}"
+    )
+    for draw in report.draws:
+        mark = "AT CHANCE" if report.at_chance(draw) else ""
+        click.echo(f"  draw {draw.number:>3}  {draw.score:.3f}  {draw.seconds:6.1f}s  {mark:<9} {draw.failed or ''}")
+    verdict = "healthy" if report.fraction_at_chance <= MAX_AT_CHANCE else "unhealthy"
+    click.echo(
+        f"{verdict}: {report.fraction_at_chance:.0%} of the draws ended at chance (below {report.threshold:.3f}), "
+        f"{report.time_fraction_at_chance:.0%} of the training time"
+    )
+    if verdict == "unhealthy":
+        sys.exit(1)
+
+
 @cli.command()
 @_setting_option("tracking_uri", help="MLflow store to browse (default: sqlite:///RUNS_DIR/mlflow.db).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")

@@ -17,11 +17,11 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from automl.spec import Layer, ModelSpec, OptimizerSpec
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from automl.backends import BACKENDS, get_backend
-from automl.spec import Layer, ModelSpec, OptimizerSpec
 
 INPUT_SHAPE = (8, 8, 1)
 

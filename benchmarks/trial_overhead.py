@@ -95,11 +95,11 @@ def rebuilding_per_fold() -> Iterator[None]:
 def time_bare(config: dict[str, Any], seed: int = 0) -> tuple[float, list[int]]:
     """The same configuration trained by a hand-written Keras loop over the same folds."""
     import keras
+    from automl.architectures import build_spec
+    from automl.cv import make_splits
     from sklearn.metrics import accuracy_score
 
-    from automl.architectures import build_spec
     from automl.backends.keras import KerasBackend
-    from automl.cv import make_splits
     from automl.data import load_dataset
 
     data = load_dataset("image", None, n_splits=N_SPLITS)

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
-
 from automl.devices import discover_gpus
 
 STUDY = "image-digits-keras"

@@ -216,7 +216,8 @@ def build_spec(
     training = config.get("training", {})
     blocks = _Blocks(
         activation=config.get("activation", "relu"),
-        batch_norm=bool(regularization.get("batch_norm", False)),
+        # a family's own batch_norm (e.g. set by its head) wins over the regularization group's
+        batch_norm=bool(arch.get("batch_norm", regularization.get("batch_norm", False))),
         dropout=float(regularization.get("dropout", 0.0)),
         vocab_size=vocab_size,
     )

@@ -78,6 +78,8 @@ OPTIMIZER_CHOICES = Branches({name: _optimizer(name) for name in SPACE_CHOICES},
 WIDTH = Number(1, 16384, integer=True)
 EMBEDDING_DIM = Number(1, 4096, integer=True)  # token vectors of the text families (and of mlp on text)
 SEQUENCE_HEAD = Choice(("global_avg", "global_max"), "head")
+# A head may carry the family's batch_norm (e.g. global pooling only with batch norm).
+IMAGE_HEAD = Branches({name: Tree({"batch_norm": BOOL}) for name in ("flatten", "global_avg", "global_max")}, "head")
 ARCHITECTURES = Branches(
     {
         "mlp": Tree(
@@ -85,6 +87,7 @@ ARCHITECTURES = Branches(
                 "n_layers": Number(1, 32, integer=True),
                 "layer": Repeated(Tree({"units": WIDTH})),
                 "embedding_dim": EMBEDDING_DIM,
+                "batch_norm": BOOL,
             }
         ),
         "cnn": Tree(
@@ -100,8 +103,9 @@ ARCHITECTURES = Branches(
                     )
                 ),
                 "pooling": Choice(("max", "avg", "none"), "pooling"),
-                "head": Choice(("flatten", "global_avg", "global_max"), "head"),
+                "head": IMAGE_HEAD,
                 "dense_units": Number(0, 16384, integer=True),
+                "batch_norm": BOOL,
             }
         ),
         "resnet": Tree(
@@ -112,6 +116,7 @@ ARCHITECTURES = Branches(
                 "kernel_size": Number(1, 15, integer=True),
                 "head": Choice(("global_avg", "global_max"), "head"),
                 "dense_units": Number(0, 16384, integer=True),
+                "batch_norm": BOOL,
             }
         ),
         "text_cnn": Tree(

@@ -106,3 +106,10 @@ def test_bad_flags_get_one_clear_line(tmp_path: Path) -> None:
         assert done.returncode == 2, flags
         assert message in done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_spaces_check_trains_draws_and_says_whether_the_space_is_healthy(tmp_path: Path) -> None:
+    done = automl("spaces", "check", str(SPACES / "tiny_tabular.yaml"), "--draws", "2", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "accuracy on fold 1, chance 0.6" in done.stdout and "draw   2" in done.stdout
+    assert "healthy: 0% of the draws ended at chance" in done.stdout

@@ -138,11 +138,11 @@ def test_type_fixed_holds_a_mapping() -> None:
 def test_n_params_counts_every_branch_and_one_repeat_index(image: SearchSpace) -> None:
     # family 1 + mlp 2 + cnn 6 + resnet 5, activation 1, optimizer 1 + 13 conditional, regularization 3
     # + augmentation 3, training 2
-    assert image.n_params() == 37
+    assert image.n_params() == 35
 
 
 def test_upper_bound(image: SearchSpace) -> None:
-    assert image.upper_bound("training.epochs") == 30
+    assert image.upper_bound("training.epochs") == 25
     assert image.upper_bound("training.batch_size") == 128
     assert image.upper_bound("training.early_stopping_patience") == 3  # fixed
     assert image.upper_bound("regularization.dropout") == pytest.approx(0.5)
@@ -281,9 +281,9 @@ def test_defaults_enqueued_reproduce_the_defaults(image: SearchSpace) -> None:
             "dropout": pytest.approx(0.2),
             "l2": pytest.approx(1e-5),
             "batch_norm": False,
-            "augmentation": {"flip": "none", "shift": 0.0, "rotation": 0.0},
+            "augmentation": {"shift": 0.0, "rotation": 0.0},
         },
-        "training": {"batch_size": 64, "epochs": 20, "early_stopping_patience": 3},
+        "training": {"batch_size": 64, "epochs": 25, "early_stopping_patience": 3},
     }
 
 

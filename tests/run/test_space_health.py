@@ -1,0 +1,31 @@
+"""The shipped spaces are healthy: their random draws train.
+
+20 seeded random draws of each shipped space train on the first of 5 folds (Keras) of the task's
+built-in data; at most 10 % may end at chance, i.e. below chance + ½·(default − chance) (see
+``automl.run.health``). To keep the suite fast the check is stricter than a search: at most 10
+epochs per draw (and the default), image and text on a stratified sample of 800 rows.
+``benchmarks/space_health.py`` measures every space as a search trains it: all the data, the
+space's own epochs, both backends, more draws.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from automl.run.health import MAX_AT_CHANCE, check_space_health
+from automl.run.settings import SearchSettings
+from automl.space import load_space, shipped_spaces
+
+ROWS = {"image": 800, "text": 800, "tabular": None}
+MAX_EPOCHS = 10
+
+
+@pytest.mark.parametrize("name", sorted(shipped_spaces()))
+def test_at_most_a_tenth_of_the_random_draws_end_at_chance(name: str) -> None:
+    task = load_space(name).task or "image"
+    report = check_space_health(
+        SearchSettings(task=task, space=name), draws=20, seed=0, max_rows=ROWS[task], max_epochs=MAX_EPOCHS
+    )
+    at_chance = [(d.number, round(d.score, 3), d.config) for d in report.draws if report.at_chance(d)]
+    assert report.fraction_at_chance <= MAX_AT_CHANCE, (report.chance, report.default_score, at_chance)
+    assert report.default_score > report.chance + 0.3  # the default configuration itself learns

@@ -137,13 +137,13 @@ def test_type_fixed_holds_a_mapping() -> None:
 # --------------------------------------------------------------------------- counting and bounds
 def test_n_params_counts_every_branch_and_one_repeat_index(image: SearchSpace) -> None:
     # family 1 + mlp 2 + cnn 6 + resnet 5, activation 1, optimizer 1 + 13 conditional, regularization 3
-    # + augmentation 3, training 2
+    # + augmentation 2, training 1
     assert image.n_params() == 35
 
 
 def test_upper_bound(image: SearchSpace) -> None:
     assert image.upper_bound("training.epochs") == 25
-    assert image.upper_bound("training.batch_size") == 128
+    assert image.upper_bound("training.batch_size") == 64
     assert image.upper_bound("training.early_stopping_patience") == 3  # fixed
     assert image.upper_bound("regularization.dropout") == pytest.approx(0.5)
     assert image.upper_bound("architecture.family") is None  # conditional: no single bound

@@ -21,6 +21,9 @@ class TrialAttr:
     DURATION_S = "duration_s"
     FAIL_REASON = "fail_reason"  # why a FAIL trial failed
     STOP_REASON = "stop_reason"  # why a PRUNED trial stopped, when not by the pruner (the time budget)
+    STOPPED_BY = "stopped_by"  # what stopped a PRUNED trial: raced, chance, epochs, pruner or budget
+    PROMISING = "promising"  # stopped by rung arithmetic while not behind the best trial: worth completing
+    COMPLETES = "completes"  # this trial runs trial N's configuration to the end (N was promising)
     SURPLUS = "surplus"  # skipped before training: the budget was taken by other workers
     WORKER = "automl.worker"  # the worker id that ran it (w0, w1, a user's --worker-id)
     WORKER_PID = "automl.worker_pid"  # host:pid of the process that ran it (see ``host_pid``)

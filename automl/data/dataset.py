@@ -59,6 +59,13 @@ class Dataset:
         return tuple(int(d) for d in X.shape[1:])
 
     @property
+    def majority_rate(self) -> float | None:
+        """The accuracy of always predicting the most frequent class (None for regression)."""
+        if self.classes is None:
+            return None
+        return float(np.bincount(self.y).max() / len(self.y))
+
+    @property
     def n_outputs(self) -> int:
         return len(self.classes) if self.classes is not None else 1
 

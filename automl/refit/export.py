@@ -11,7 +11,7 @@ import pandas as pd
 
 from automl.errors import ConfigError, DataError
 from automl.names import Tag
-from automl.refit.fitted import FittedModel
+from automl.refit.fitted import load_fitted
 from automl.tracking.tracker import scoped_tracking_uri
 
 
@@ -89,7 +89,7 @@ def predict_file(model_dir: Path, data: Path) -> pd.DataFrame:
     ``data`` is a folder of images (any sub-folders; a ``file`` column names each image), a CSV
     of raw rows for tabular and text models, or arrays (.npz, .npy, CSV of flattened features).
     """
-    model = FittedModel.load(model_dir)
+    model = load_fitted(model_dir)
     if data.is_dir():
         from automl.data.images import read_image_folder
 

@@ -121,3 +121,75 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"not JSON serialisable: {value!r}")
+
+
+ENSEMBLE_FILE = "ensemble.json"
+
+
+@dataclass
+class FittedEnsemble:
+    """Refit trials whose predictions are averaged with weights (see ``automl.refit.ensemble``).
+
+    Classification averages the members' class probabilities; regression their values. Members
+    share the task's classes and input preprocessing, so an ensemble takes the same inputs as
+    any one of them.
+    """
+
+    members: list[FittedModel]
+    weights: list[float]
+    trials: list[int]
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.members[0].spec
+
+    @property
+    def preprocessor(self) -> Preprocessor | None:
+        return self.members[0].preprocessor
+
+    @property
+    def classes(self) -> list[Any] | None:
+        return self.members[0].classes
+
+    @property
+    def backend(self) -> str:
+        return "+".join(sorted({m.backend for m in self.members}))
+
+    def _average(self, X: Any) -> np.ndarray:
+        return sum(w * m._outputs(X) for m, w in zip(self.members, self.weights, strict=True))  # type: ignore[return-value]
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Weighted class probabilities (classification only)."""
+        if self.classes is None:
+            raise DataError("predict_proba is only defined for classification models")
+        return self._average(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted labels (classification) or values (regression)."""
+        output = self._average(X)
+        return output if self.classes is None else np.asarray(self.classes)[output.argmax(axis=1)]
+
+    def save(self, directory: str | Path) -> Path:
+        """Each member in a folder of its own, and ``ensemble.json`` with their weights."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        entries = []
+        for index, (member, weight, trial) in enumerate(zip(self.members, self.weights, self.trials, strict=True)):
+            member.save(directory / f"member_{index}")
+            entries.append({"folder": f"member_{index}", "weight": weight, "trial": trial})
+        (directory / ENSEMBLE_FILE).write_text(json.dumps({"members": entries}, indent=2))
+        return directory
+
+    @classmethod
+    def load(cls, directory: str | Path) -> FittedEnsemble:
+        directory = Path(directory)
+        entries = json.loads((directory / ENSEMBLE_FILE).read_text())["members"]
+        members = [FittedModel.load(directory / entry["folder"]) for entry in entries]
+        return cls(members, [float(e["weight"]) for e in entries], [int(e["trial"]) for e in entries])
+
+
+def load_fitted(directory: str | Path) -> FittedModel | FittedEnsemble:
+    """The model in ``directory``: an ensemble (``ensemble.json``) or a single refit model."""
+    if (Path(directory) / ENSEMBLE_FILE).is_file():
+        return FittedEnsemble.load(directory)
+    return FittedModel.load(directory)

@@ -10,7 +10,7 @@ from typing import Any
 import mlflow
 import numpy as np
 
-from automl.refit.fitted import FittedModel
+from automl.refit.fitted import FittedEnsemble, FittedModel, load_fitted
 from automl.tracking.tracker import scoped_tracking_uri
 
 ARTIFACT_KEY = "automl_model"
@@ -26,14 +26,16 @@ with warnings.catch_warnings(record=True):
         """
 
         def load_context(self, context: Any) -> None:
-            self.model = FittedModel.load(Path(context.artifacts[ARTIFACT_KEY]))
+            self.model = load_fitted(Path(context.artifacts[ARTIFACT_KEY]))
 
         # No type hints here on purpose: MLflow reads them as an input schema and warns on Any.
         def predict(self, context, model_input, params=None):  # noqa: ANN001, ANN201
             return self.model.predict(model_input)
 
 
-def log_pyfunc_model(fitted: FittedModel, example: Any, *, tracking_uri: str, run_id: str, name: str = "model") -> str:
+def log_pyfunc_model(
+    fitted: FittedModel | FittedEnsemble, example: Any, *, tracking_uri: str, run_id: str, name: str = "model"
+) -> str:
     """Log ``fitted`` as a pyfunc model of run ``run_id``; return its model URI.
 
     ``example`` is a few inputs. A model with a preprocessor takes raw inputs (DataFrames with

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import optuna
@@ -12,19 +14,23 @@ from automl.backends import get_backend
 from automl.data import Dataset, take
 from automl.model import build_spec
 from automl.names import TrialAttr
-from automl.refit.fitted import FittedModel
+from automl.refit.ensemble import CANDIDATES, EnsembleChoice, choose_ensemble
+from automl.refit.fitted import FittedEnsemble, FittedModel
 from automl.refit.pyfunc import log_pyfunc_model
 from automl.trial.cv import fit_preparation
+from automl.trial.metrics import Metric
 
 EXAMPLE_ROWS = 5  # inputs logged with the model, for its signature
 
 
 def refit_best(study: optuna.Study, dataset: Dataset, seed: int) -> tuple[FittedModel, optuna.trial.FrozenTrial]:
-    """Train the best trial's configuration on all the data.
+    """Train the best trial's configuration on all the data."""
+    return refit_trial(study.best_trial, dataset, seed), study.best_trial
 
-    It trains for the mean epoch count the folds kept (their early-stopping best epochs).
-    """
-    best = study.best_trial
+
+def refit_trial(best: optuna.trial.FrozenTrial, dataset: Dataset, seed: int) -> FittedModel:
+    """Train a trial's configuration on all the data, for the mean epoch count its folds kept
+    (their early-stopping best epochs)."""
     backend = get_backend(best.user_attrs.get(TrialAttr.BACKEND, "keras"))
     X, y = dataset.X, dataset.y
     preprocessor, target = fit_preparation(dataset, X, y)  # the model keeps both, fitted on all rows
@@ -52,10 +58,10 @@ def refit_best(study: optuna.Study, dataset: Dataset, seed: int) -> tuple[Fitted
         target=target,
         task=dataset.task,
     )
-    return fitted, best
+    return fitted
 
 
-def log_refit_model(fitted: FittedModel, dataset: Dataset, *, tracking_uri: str, run_id: str) -> str:
+def log_refit_model(fitted: FittedModel | FittedEnsemble, dataset: Dataset, *, tracking_uri: str, run_id: str) -> str:
     """Log the refit model as an MLflow pyfunc model of the search's run ``run_id``; return its URI."""
     example = take(dataset.X, np.arange(min(EXAMPLE_ROWS, len(dataset.y))))
     mlflow_logger = logging.getLogger("mlflow")
@@ -67,3 +73,82 @@ def log_refit_model(fitted: FittedModel, dataset: Dataset, *, tracking_uri: str,
             return log_pyfunc_model(fitted, example, tracking_uri=tracking_uri, run_id=run_id)
     finally:
         mlflow_logger.setLevel(previous)
+
+
+@dataclass
+class FinalModel:
+    """The model a search hands over: the refit best trial, or an ensemble of refit trials."""
+
+    model: FittedModel | FittedEnsemble
+    best: FittedModel  # the refit best trial (a member of the ensemble, if there is one)
+    choice: EnsembleChoice | None  # what the ensemble selection chose and its scores (None: no ensemble tried)
+    note: str  # one line on what was chosen and why
+
+
+def refit_final(
+    study: optuna.Study,
+    dataset: Dataset,
+    metric: Metric,
+    *,
+    seed: int,
+    ensemble_size: int,
+    load_out_of_fold: Callable[[str], np.ndarray | None],
+    seconds_left: Callable[[], float | None],
+) -> FinalModel:
+    """Refit the best trial; with ``ensemble_size`` > 1, choose an ensemble on the completed trials'
+    out-of-fold predictions and refit its other members while ``seconds_left()`` allows.
+
+    The ensemble replaces the best trial when its bootstrap-corrected score beats choosing the best
+    single trial the same way (``automl.refit.ensemble``).
+    """
+    best_trial = study.best_trial
+    best = refit_trial(best_trial, dataset, seed)
+    if ensemble_size <= 1:
+        return FinalModel(best, best, None, "ensembles off")
+    predictions = _out_of_fold_predictions(study, dataset, metric, load_out_of_fold)
+    if len(predictions) < 2:
+        return FinalModel(best, best, None, "fewer than two completed trials with out-of-fold predictions")
+    choice = choose_ensemble(predictions, dataset.y, metric, ensemble_size, seed)
+    better = _better(choice.corrected_score, choice.corrected_single_score, metric)
+    if len(choice.counts) < 2 or not better:
+        return FinalModel(best, best, choice, "the best trial alone scores as well as an ensemble")
+    members, weights, trials = [], [], []
+    trials_by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
+    for number, weight in choice.weights.items():
+        trial = trials_by_number[number]
+        left = seconds_left()
+        if number != best_trial.number and left is not None and left < _refit_estimate(trial):
+            continue  # no time left to refit this member: the ensemble goes on without it
+        members.append(best if number == best_trial.number else refit_trial(trial, dataset, seed))
+        weights.append(weight)
+        trials.append(number)
+    if len(members) < 2:
+        return FinalModel(best, best, choice, "no time left to refit a second member")
+    total = sum(weights)
+    ensemble = FittedEnsemble(members, [w / total for w in weights], trials)
+    return FinalModel(ensemble, best, choice, f"an ensemble of trials {', '.join(map(str, trials))}")
+
+
+def _out_of_fold_predictions(
+    study: optuna.Study, dataset: Dataset, metric: Metric, load: Callable[[str], np.ndarray | None]
+) -> dict[int, np.ndarray]:
+    """The out-of-fold predictions of the best completed trials (at most ``CANDIDATES``)."""
+    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    ranked = sorted(complete, key=lambda t: t.value, reverse=metric.direction == "maximize")[:CANDIDATES]
+    found = {}
+    for trial in ranked:
+        run_id = trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID)
+        predictions = load(run_id) if run_id else None
+        if predictions is not None and len(predictions) == len(dataset.y) and np.isfinite(predictions).all():
+            found[trial.number] = predictions
+    return found
+
+
+def _refit_estimate(trial: optuna.trial.FrozenTrial) -> float:
+    folds = trial.user_attrs.get(TrialAttr.FOLD_SCORES) or [0]
+    per_fold = float(trial.user_attrs.get(TrialAttr.DURATION_S, 0.0)) / len(folds)
+    return per_fold * len(folds) / max(len(folds) - 1, 1)
+
+
+def _better(value: float, than: float, metric: Metric) -> bool:
+    return value > than if metric.direction == "maximize" else value < than

@@ -9,13 +9,16 @@ lower-numbered trials (two workers asked at the same instant) is skipped before 
 
 from __future__ import annotations
 
-import dataclasses
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.names import TrialAttr, host_pid
+from automl.trial.objective import Objective
 
 
 def counts_toward_budget(trial: FrozenTrial) -> bool:
@@ -54,11 +57,32 @@ def stop_at_budget(n_trials: int | None) -> Callable[[optuna.Study, FrozenTrial]
     return callback
 
 
+def complete_promising(
+    n_trials: Callable[[], int | None], deadline: Callable[[], float | None]
+) -> Callable[[optuna.Study, FrozenTrial], None]:
+    """An ``optimize`` callback: a trial stopped by rung arithmetic while it was not behind the best
+    trial (``promising``, see ``automl.trial.racing``) is queued to run to the end, once, when the
+    budget allows (a trial of the budget is left and the deadline has not passed)."""
+
+    def callback(study: optuna.Study, trial: FrozenTrial) -> None:
+        if trial.state != TrialState.PRUNED or not trial.user_attrs.get(TrialAttr.PROMISING):
+            return
+        end = deadline()
+        if end is not None and time.time() >= end:
+            return
+        budget = n_trials()
+        if budget is not None and sum(budget_counts(study)) >= budget:
+            return
+        study.enqueue_trial(trial.params, user_attrs={TrialAttr.COMPLETES: trial.number}, skip_if_exists=False)
+
+    return callback
+
+
 class SkippedSurplus(Exception):
     """Raised for a trial that found the study's budget already taken (it never trains)."""
 
 
-@dataclasses.dataclass
+@dataclass
 class BudgetedObjective:
     """Wraps the objective: tags the trial with its worker, skips surplus trials, keeps failure reasons."""
 
@@ -91,3 +115,61 @@ class BudgetedObjective:
             if TrialAttr.FAIL_REASON not in trial.user_attrs:
                 trial.set_user_attr(TrialAttr.FAIL_REASON, f"{type(exc).__name__}: {exc}")
             raise
+
+
+FINISH_S = 8.0  # the leaderboard, report and model logging after the last trial, on 2 cores
+MAX_RESERVE = 0.25  # at most this share of the time budget is kept for refitting at the end
+REFIT_SHARE_BEFORE_ANY = 0.1  # before a trial completes, the refit is guessed at this share of the budget
+
+
+@dataclass
+class JobClock:
+    """One time budget for the whole job: trials, then the refit (and the ensemble's members), the
+    report and the model's logging, all within ``timeout`` seconds from ``start``.
+
+    Trials stop early enough to leave time for ``refits`` refits, each estimated from the completed
+    trials' time per fold (a refit trains once on all the data: about one fold's training on
+    ``k / (k - 1)`` as many rows), capped at a quarter of the budget.
+    """
+
+    start: float
+    timeout: float | None
+    n_splits: int
+    refits: int = 1
+
+    @property
+    def end(self) -> float | None:
+        return None if self.timeout is None else self.start + self.timeout
+
+    def seconds_left(self) -> float | None:
+        return None if self.end is None else self.end - time.time()
+
+    def refit_seconds(self, study: optuna.Study) -> float:
+        """The estimated time of one refit, from the completed trials."""
+        per_fold = [
+            t.user_attrs[TrialAttr.DURATION_S] / len(t.user_attrs[TrialAttr.FOLD_SCORES])
+            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.user_attrs.get(TrialAttr.DURATION_S) and t.user_attrs.get(TrialAttr.FOLD_SCORES)
+        ]
+        if not per_fold:
+            return REFIT_SHARE_BEFORE_ANY * (self.timeout or 0.0)
+        return float(np.median(per_fold)) * self.n_splits / (self.n_splits - 1)
+
+    def trial_deadline(self, study: optuna.Study) -> float | None:
+        """When trials must stop so that the refit, the report and the logging end within the budget."""
+        if self.end is None or self.timeout is None:
+            return None
+        reserve = min(FINISH_S + self.refits * self.refit_seconds(study), MAX_RESERVE * self.timeout)
+        return self.end - reserve
+
+
+def keep_to_the_clock(clock: JobClock, objective: Objective) -> Callable[[optuna.Study, FrozenTrial], None]:
+    """An ``optimize`` callback: move the objective's deadline as the refit estimate changes, and
+    start no trial after it."""
+
+    def callback(study: optuna.Study, trial: FrozenTrial) -> None:
+        objective.deadline = clock.trial_deadline(study)
+        if objective.deadline is not None and time.time() >= objective.deadline:
+            study.stop()
+
+    return callback

@@ -26,6 +26,7 @@ from automl.run.budget import budget_reached
 from automl.run.devices import Slot, discover_gpus, plan_slots, select_gpus
 from automl.run.lost import LostTrialHandler, fail_trials_of
 from automl.run.settings import SearchSettings, StudyRecord
+from automl.run.worker import move_deadline
 from automl.stores import is_local_tracking_store
 from automl.tracking.relay import TrackerRelay
 from automl.tracking.tracker import Tracker
@@ -33,6 +34,7 @@ from automl.tracking.tracker import Tracker
 MAX_RESTARTS = 3  # per slot: a worker that keeps dying is given up on
 STOP_GRACE_S = 60.0
 SIGNAL_WAIT_S = 3.0
+DEADLINE_UPDATE_S = 10.0
 
 log = get_logger(__name__)
 
@@ -68,8 +70,13 @@ def run_pool(
     *,
     storage_url: str,
     tracker: Tracker,
+    deadline: Callable[[optuna.Study], float | None],
 ) -> None:
-    """Run one worker per slot until the study's budget is reached; restart workers that die."""
+    """Run one worker per slot until the study's budget is reached; restart workers that die.
+
+    ``deadline(study)`` is when trials must stop; the workers read it from the study's record,
+    which this loop keeps up to date.
+    """
     relay = TrackerRelay(tracker) if is_local_tracking_store(tracker.tracking_uri) else None
     base_env = {**os.environ, "AUTOML_STORAGE": storage_url, "AUTOML_TRACKING_URI": tracker.tracking_uri}
     if relay is not None:
@@ -79,8 +86,12 @@ def run_pool(
     processes = {slot.worker_id: _start(slot, study.study_name, base_env) for slot in slots}
     restarts = dict.fromkeys(processes, 0)
     by_id = {slot.worker_id: slot for slot in slots}
+    last_update = 0.0
     try:
         while processes:
+            if time.monotonic() - last_update >= DEADLINE_UPDATE_S:
+                move_deadline(study, deadline(study))
+                last_update = time.monotonic()
             for worker_id, process in list(processes.items()):
                 code = process.poll()
                 if code is None:

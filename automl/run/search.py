@@ -22,16 +22,24 @@ from automl.backends import get_backend
 from automl.errors import EveryTrialFails
 from automl.logs import console_logging, get_logger, new_console
 from automl.names import StudyAttr, Tag, TrialAttr, host_pid
-from automl.refit.fitted import FittedModel
-from automl.refit.refit import log_refit_model, refit_best
-from automl.run.budget import BudgetedObjective, budget_counts, stop_at_budget
+from automl.refit.fitted import FittedEnsemble, FittedModel
+from automl.refit.refit import FinalModel, log_refit_model, refit_final
+from automl.run.budget import (
+    FINISH_S,
+    BudgetedObjective,
+    JobClock,
+    budget_counts,
+    complete_promising,
+    keep_to_the_clock,
+    stop_at_budget,
+)
 from automl.run.failfast import every_trial_fails, stop_when_every_trial_fails
 from automl.run.pool import plan_workers, run_pool
 from automl.run.session import SearchSession, build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord, options, signature
 from automl.run.study import heartbeat_seconds
 from automl.stores import default_storage, default_tracking_uri, redact
-from automl.tracking.leaderboard import leaderboard, leaderboard_table
+from automl.tracking.leaderboard import describe_outcomes, leaderboard, leaderboard_table, outcomes
 from automl.tracking.report import write_report
 from automl.tracking.tracker import Tracker
 from automl.trial.interrupts import raise_if_interrupted, stop_on_signals
@@ -50,13 +58,15 @@ class SearchResult:
     best_config: dict[str, Any]
     best_score: float
     best_score_std: float
-    best_model: FittedModel | None
+    best_model: FittedModel | FittedEnsemble | None  # the ensemble, when one beat the best trial alone
     metric: str
     storage: str
     tracking_uri: str
     experiment_id: str
     parent_run_id: str
     model_uri: str | None
+    best_single_model: FittedModel | None = None  # the refit best trial (a member of the ensemble, if any)
+    ensemble: dict[str, Any] | None = None  # the ensemble selection: weights and out-of-fold scores
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict with the refit best model."""
@@ -109,12 +119,14 @@ def run_search(
     settings: SearchSettings, *, verbose: bool = True, console: Console | None = None, log_level: int = logging.INFO
 ) -> SearchResult:
     """``search()`` for already checked settings; ``log_level`` DEBUG also shows the frameworks' lines."""
+    refits = 1 + (3 if settings.ensemble_size > 1 else 0)  # the best trial, and up to 3 more ensemble members
+    clock = JobClock(time.time(), settings.timeout, settings.n_splits, refits=refits)
     console = console or new_console(verbose)
     with console_logging(console, log_level), _quiet_optuna():
-        return _run(settings, console, verbose)
+        return _run(settings, clock, console, verbose)
 
 
-def _run(settings: SearchSettings, console: Console, verbose: bool) -> SearchResult:
+def _run(settings: SearchSettings, clock: JobClock, console: Console, verbose: bool) -> SearchResult:
     parts = build_search_parts(settings)
     settings.runs_dir.mkdir(parents=True, exist_ok=True)
     storage_url = settings.storage or default_storage(settings.runs_dir)
@@ -148,11 +160,11 @@ def _run(settings: SearchSettings, console: Console, verbose: bool) -> SearchRes
         settings.n_splits,
         ", ".join(settings.backends),
     )
-    _start_parent_run(tracker, settings, session, name, storage_url)
+    _start_parent_run(tracker, settings, session, name, storage_url, clock)
     status = "FAILED"
     try:
-        _run_trials(session, slots, storage_url, tracker, console, verbose)
-        result = _finish(session, tracker, console, storage_url)
+        _run_trials(session, slots, storage_url, tracker, console, verbose, clock)
+        result = _finish(session, tracker, console, storage_url, clock)
         failing = every_trial_fails(study)
         if failing:
             raise EveryTrialFails(failing)
@@ -174,7 +186,7 @@ def _run(settings: SearchSettings, console: Console, verbose: bool) -> SearchRes
 
 
 def _start_parent_run(
-    tracker: Tracker, settings: SearchSettings, session: SearchSession, name: str, storage_url: str
+    tracker: Tracker, settings: SearchSettings, session: SearchSession, name: str, storage_url: str, clock: JobClock
 ) -> None:
     """Open the search's parent run, log its settings, data and space, and record them in the study."""
     tracker.start_search(
@@ -197,12 +209,19 @@ def _start_parent_run(
         tracking_uri=tracker.tracking_uri,
         parent_run_id=tracker.parent_id,
         heartbeat_s=heartbeat_seconds(),
+        deadline=clock.trial_deadline(session.study),
     )
     session.study.set_user_attr(StudyAttr.SETTINGS, record.to_json())
 
 
 def _run_trials(
-    session: SearchSession, slots: list[Any], storage_url: str, tracker: Tracker, console: Console, verbose: bool
+    session: SearchSession,
+    slots: list[Any],
+    storage_url: str,
+    tracker: Tracker,
+    console: Console,
+    verbose: bool,
+    clock: JobClock,
 ) -> None:
     """Run the trials still missing from the budget: in worker processes (``slots``) or in this process."""
     settings, study = session.settings, session.study
@@ -216,7 +235,7 @@ def _run_trials(
         return
     if slots:
         with stop_on_signals():
-            run_pool(study, slots, storage_url=storage_url, tracker=tracker)
+            run_pool(study, slots, storage_url=storage_url, tracker=tracker, deadline=clock.trial_deadline)
         return
     progress = SearchProgress(
         n_trials=remaining,
@@ -225,31 +244,40 @@ def _run_trials(
         enabled=verbose,
         console=console,
     )
-    deadline = None if settings.timeout is None else time.time() + settings.timeout
-    objective = session.objective(progress, deadline)
+    objective = session.objective(progress, clock.trial_deadline(study))
+    callbacks = [
+        raise_if_interrupted,
+        keep_to_the_clock(clock, objective),
+        complete_promising(lambda: settings.n_trials, lambda: objective.deadline),
+        stop_at_budget(settings.n_trials),  # `automl worker`s elsewhere may share the study
+        stop_when_every_trial_fails,
+    ]
     with progress, stop_on_signals():
         study.optimize(
             BudgetedObjective(objective, lambda: settings.n_trials, worker_id=host_pid()),
             n_trials=remaining,
-            timeout=settings.timeout,
+            timeout=None if objective.deadline is None else max(0.0, objective.deadline - time.time()),
             catch=(Exception,),
             gc_after_trial=True,
-            # `automl worker`s elsewhere may share the study
-            callbacks=[raise_if_interrupted, stop_at_budget(settings.n_trials), stop_when_every_trial_fails],
+            callbacks=callbacks,
         )
 
 
-def _finish(session: SearchSession, tracker: Tracker, console: Console, storage_url: str) -> SearchResult:
+def _finish(
+    session: SearchSession, tracker: Tracker, console: Console, storage_url: str, clock: JobClock
+) -> SearchResult:
     """Log the results (leaderboard, report, best configuration), refit the best, say where it all is."""
     study, settings, metric = session.study, session.settings, session.parts.metric.name
     board = leaderboard(study)
     counts = board["state"].value_counts().to_dict() if len(board) else {}
+    evaluated = outcomes(study)
     tracker.log_metrics({f"trials_{k.lower()}": v for k, v in counts.items()})
+    tracker.log_metrics({f"trials_{k}": v for k, v in evaluated.items()})
     best = _best_trial(study)
     if best is not None:
         tracker.log_dict(best, "best_config.json")
         tracker.log_metrics({f"best_{metric}": best["score"], f"best_{metric}_std": best["std"]})
-    summary = _report_summary(session, storage_url, counts, best)
+    summary = {**_report_summary(session, storage_url, counts, best), "configurations": describe_outcomes(evaluated)}
     with tempfile.TemporaryDirectory() as tmp:
         board.to_csv(Path(tmp) / "leaderboard.csv", index=False)
         tracker.log_artifact(Path(tmp) / "leaderboard.csv")
@@ -257,12 +285,12 @@ def _finish(session: SearchSession, tracker: Tracker, console: Console, storage_
         tracker.log_artifact(Path(tmp) / "report.html")
     if len(board):
         console.print(leaderboard_table(board, metric))
-    fitted, model_uri = None, None
+        log.info("configurations: %s", describe_outcomes(evaluated))
+    final, model_uri = None, None
     if best is not None and settings.refit:
-        log.info("refitting trial %d on all %d examples ...", best["trial"], len(session.parts.dataset.X))
-        fitted, _ = refit_best(study, session.parts.dataset, settings.seed)
+        final = _refit(session, tracker, clock)
         model_uri = log_refit_model(
-            fitted, session.parts.dataset, tracking_uri=tracker.tracking_uri, run_id=tracker.parent_id or ""
+            final.model, session.parts.dataset, tracking_uri=tracker.tracking_uri, run_id=tracker.parent_id or ""
         )
         tracker.set_tags({Tag.MODEL_URI: model_uri})
     elif best is None:
@@ -285,14 +313,62 @@ def _finish(session: SearchSession, tracker: Tracker, console: Console, storage_
         best_config={} if best is None else best["config"],
         best_score=float("nan") if best is None else best["score"],
         best_score_std=float("nan") if best is None else best["std"],
-        best_model=fitted,
+        best_model=None if final is None else final.model,
         metric=metric,
         storage=redact(storage_url),
         tracking_uri=tracker.tracking_uri,
         experiment_id=tracker.experiment_id,
         parent_run_id=tracker.parent_id or "",
         model_uri=model_uri,
+        best_single_model=None if final is None else final.best,
+        ensemble=None if final is None else _ensemble_summary(final),
     )
+
+
+def _refit(session: SearchSession, tracker: Tracker, clock: JobClock) -> FinalModel:
+    """Refit the best trial (and the ensemble's members) within what is left of the time budget."""
+    settings, dataset = session.settings, session.parts.dataset
+    log.info("refitting trial %d on all %d examples ...", session.study.best_trial.number, len(dataset.X))
+    final = refit_final(
+        session.study,
+        dataset,
+        session.parts.metric,
+        seed=settings.seed,
+        ensemble_size=settings.ensemble_size,
+        load_out_of_fold=tracker.load_out_of_fold,
+        seconds_left=lambda: None if clock.end is None else clock.end - time.time() - FINISH_S,
+    )
+    summary = _ensemble_summary(final)
+    if summary is not None:
+        tracker.log_dict(summary, "ensemble.json")
+        tracker.log_metrics({k: v for k, v in summary.items() if isinstance(v, float)})
+        log.info(
+            "ensemble: %s; out-of-fold %s %.4f vs %.4f for the best trial alone (bootstrap-corrected: %.4f vs %.4f)",
+            final.note,
+            session.parts.metric.name,
+            summary["ensemble_oof_score"],
+            summary["best_single_oof_score"],
+            summary["ensemble_corrected_score"],
+            summary["best_single_corrected_score"],
+        )
+    return final
+
+
+def _ensemble_summary(final: FinalModel) -> dict[str, Any] | None:
+    choice = final.choice
+    if choice is None:
+        return None
+    used = final.model.weights if isinstance(final.model, FittedEnsemble) else [1.0]
+    trials = final.model.trials if isinstance(final.model, FittedEnsemble) else [choice.best_single]
+    return {
+        "chosen": final.note,
+        "members": {str(t): round(w, 4) for t, w in zip(trials, used, strict=True)},
+        "selection": {str(t): round(w, 4) for t, w in choice.weights.items()},
+        "ensemble_oof_score": choice.score,
+        "best_single_oof_score": choice.best_single_score,
+        "ensemble_corrected_score": choice.corrected_score,
+        "best_single_corrected_score": choice.corrected_single_score,
+    }
 
 
 def _best_trial(study: optuna.Study) -> dict[str, Any] | None:

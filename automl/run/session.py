@@ -109,7 +109,12 @@ def open_search(
         storage=open_storage(storage_url, heartbeat_interval=heartbeat_s, failed_trial_callback=on_lost),
         direction=parts.metric.direction,
         sampler=make_sampler(settings.sampler, sampler_seed),
-        pruner=make_pruner(settings.pruner, epochs_per_fold=parts.epochs_per_fold, n_splits=settings.n_splits),
+        pruner=make_pruner(
+            settings.pruner,
+            epochs_per_fold=parts.epochs_per_fold,
+            n_splits=settings.n_splits,
+            chance=parts.dataset.majority_rate if parts.metric.name == "accuracy" else None,
+        ),
     )
     if not study.get_trials(deepcopy=False):
         _enqueue_defaults(study, parts.space, settings.backends)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -24,8 +23,9 @@ from automl.stores import redact
 
 DEFAULT_N_TRIALS = 30
 DEFAULT_TIMEOUT = 240.0  # seconds; with no budget given a search ends within about 5 minutes
+DEFAULT_ENSEMBLE_SIZE = 10
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc")
-PRUNERS = ("hyperband", "sha", "median", "none")
+PRUNERS = ("racing", "hyperband", "sha", "median", "none")
 RECORD_VERSION = 2  # of StudyRecord; version 1 is the untyped dict automl 0.1 stored
 
 
@@ -168,14 +168,19 @@ class SearchSettings:
     )
     timeout: float | None = setting(
         None,
-        "Time budget in seconds: no trial starts after it, and a running trial stops at its next epoch "
-        "(once one trial has completed).",
+        "Time budget in seconds of the whole job: trials, then the refit (and the ensemble), the report "
+        "and the model's logging. Trials stop early enough to leave time for the refit (a running trial "
+        "stops at its next epoch, once one trial has completed).",
         _positive_seconds,
         cli_type=float,
     )
     n_splits: int = setting(5, "Folds of cross-validation.", IntAtLeast(2), cli_type=int)
     sampler: str = setting("tpe", "tpe, random, cmaes, gp or qmc.", OneOf(SAMPLERS))
-    pruner: str = setting("hyperband", "hyperband, sha, median or none.", OneOf(PRUNERS))
+    pruner: str = setting(
+        "racing",
+        "racing (over folds, with Hyperband in the first fold), hyperband, sha, median or none.",
+        OneOf(PRUNERS),
+    )
     metric: str | None = setting(None, "Metric to optimize (default: accuracy / rmse).", OneOf(_metric_names))
     storage: str | None = setting(None, "Optuna storage URL (default: sqlite:///RUNS_DIR/optuna.db).")
     study_name: str | None = setting(None, "Study name; the same name resumes the study.", flag="--study")
@@ -189,6 +194,13 @@ class SearchSettings:
         "Refit the best configuration on all the data at the end.",
         off_flag="--no-refit",
         off_help="Skip refitting the best configuration on all the data.",
+    )
+    ensemble_size: int = setting(
+        DEFAULT_ENSEMBLE_SIZE,
+        "Picks of the greedy ensemble selection over the best trials' out-of-fold predictions "
+        "(0 or 1: no ensemble, the best trial alone).",
+        IntAtLeast(0),
+        cli_type=int,
     )
     workers: int | None = setting(
         None,
@@ -300,7 +312,7 @@ class StudyRecord:
 
     settings: dict[str, Any]  # SearchSettings.stored()
     space_yaml: str
-    deadline: float | None
+    deadline: float | None  # time.time() at which trials stop (the search moves it as its refit estimate changes)
     parent_run_id: str | None
     tracking_uri: str | None  # None when it holds a password: passwords are never stored
     heartbeat_s: int
@@ -315,13 +327,14 @@ class StudyRecord:
         tracking_uri: str,
         parent_run_id: str | None,
         heartbeat_s: int,
+        deadline: float | None,
     ) -> StudyRecord:
-        """The record of a search starting now (its deadline is now + ``settings.timeout``)."""
+        """The record of a search whose trials stop at ``deadline`` (``time.time()``; None: no time budget)."""
         safe_uri = redact(tracking_uri)
         return cls(
             settings=settings.stored(),
             space_yaml=space_yaml,
-            deadline=None if settings.timeout is None else time.time() + settings.timeout,
+            deadline=deadline,
             parent_run_id=parent_run_id,
             tracking_uri=tracking_uri if safe_uri == tracking_uri else None,
             heartbeat_s=heartbeat_s,

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from automl.errors import ConfigError, unknown
 from automl.run.settings import PRUNERS, SAMPLERS
 from automl.stores import redact
+from automl.trial.racing import FoldRacing, StepAxis
 
 DEFAULT_HEARTBEAT_S = 10
 HEARTBEAT_GRACE = 3  # heartbeat intervals without a beat before a running trial counts as lost
@@ -54,15 +55,25 @@ def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
     raise ConfigError(unknown("sampler", name, SAMPLERS))
 
 
-def make_pruner(name: str, *, epochs_per_fold: int, n_splits: int) -> optuna.pruners.BasePruner:
-    """The Optuna pruner called ``name``, with resources measured on our step axis.
+def make_pruner(
+    name: str, *, epochs_per_fold: int, n_splits: int, chance: float | None = None
+) -> optuna.pruners.BasePruner:
+    """The pruner called ``name``, with resources measured on the trials' step axis (``StepAxis``):
+    epoch ``e`` of the first fold is step ``e``; the end of fold ``k`` is step ``(k + 1)·E − 1``.
 
-    Steps: epoch ``e`` of the first fold is step ``e``; the end of fold ``k`` is step
-    ``(k + 1) * epochs_per_fold - 1``. The step means the same thing in every trial.
+    ``racing`` (the default) races configurations over folds and prunes the first fold's epochs
+    with Hyperband (``automl.trial.racing``); ``chance`` is the validation accuracy of a constant
+    prediction (None when the reported metric is no accuracy). The others are Optuna's pruner of
+    that name over the whole axis.
     """
-    max_resource = epochs_per_fold * n_splits
     min_resource = max(1, epochs_per_fold // 4)
+    if name == "racing":
+        first_fold = optuna.pruners.HyperbandPruner(
+            min_resource=min_resource, max_resource=max(epochs_per_fold - 1, min_resource), reduction_factor=3
+        )
+        return FoldRacing(StepAxis(epochs_per_fold), epoch_pruner=first_fold, chance=chance)
     if name == "hyperband":
+        max_resource = epochs_per_fold * n_splits
         return optuna.pruners.HyperbandPruner(min_resource=min_resource, max_resource=max_resource, reduction_factor=3)
     if name == "sha":
         return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=3)

@@ -20,7 +20,7 @@ from automl.backends import get_backend
 from automl.errors import ConfigError
 from automl.logs import get_logger
 from automl.names import StudyAttr, Tag, TrialAttr, host_pid
-from automl.run.budget import BudgetedObjective, budget_counts
+from automl.run.budget import BudgetedObjective, budget_counts, complete_promising
 from automl.run.failfast import every_trial_fails
 from automl.run.session import build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord
@@ -46,6 +46,14 @@ def load_record(study: optuna.Study) -> StudyRecord:
             "start it with automl search --study NAME --storage URL first"
         )
     return StudyRecord.from_json(stored)
+
+
+def move_deadline(study: optuna.Study, deadline: float | None) -> None:
+    """Store a new trial deadline in the study's record (workers read it before each trial)."""
+    record = load_record(study)
+    if record.deadline != deadline:
+        record.deadline = deadline
+        study.set_user_attr(StudyAttr.SETTINGS, record.to_json())
 
 
 def worker_seed(seed: int, worker_id: str) -> int:
@@ -78,16 +86,17 @@ def run_worker(study_name: str, storage: str, *, tracking_uri: str | None = None
     )
     study = session.study
     progress = SearchProgress(n_trials=None, n_splits=settings.n_splits, metric=parts.metric.name, enabled=False)
-    wrapped = BudgetedObjective(
-        session.objective(progress, record.deadline), lambda: load_record(study).n_trials, worker_id
-    )
+    budget = lambda: load_record(study).n_trials  # noqa: E731 - the search may raise it meanwhile
+    wrapped = BudgetedObjective(session.objective(progress, record.deadline), budget, worker_id)
+    callbacks = [raise_if_interrupted, complete_promising(budget, lambda: load_record(study).deadline)]
     log.info("[%s] joined study %s in %s on %s", worker_id, study_name, redact(storage), device)
     if session.lost:
         lost = ", ".join(map(str, session.lost))
         log.info("[%s] trial(s) %s of a process gone from this host: failed, queued again", worker_id, lost)
     ran = 0
     while _budget_left(study, worker_id):
-        study.optimize(wrapped, n_trials=1, catch=(Exception,), gc_after_trial=True, callbacks=[raise_if_interrupted])
+        wrapped.objective.deadline = load_record(study).deadline  # the search moves it as its refit estimate changes
+        study.optimize(wrapped, n_trials=1, catch=(Exception,), gc_after_trial=True, callbacks=callbacks)
         ran += 1
         mine = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(TrialAttr.WORKER_PID) == host_pid()]
         if mine and mine[-1].state.is_finished():

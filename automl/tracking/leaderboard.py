@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import optuna
 import pandas as pd
 from rich.table import Table
@@ -42,9 +44,21 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
         }
         config = flatten(attrs.get(TrialAttr.CONFIG) or {})
         row.update({key: config.get(key) for key in KEY_PARAMS})
+        row["stopped_by"] = attrs.get(TrialAttr.STOPPED_BY)
         row[FAIL_REASON_COLUMN] = attrs.get(TrialAttr.FAIL_REASON)
         rows.append(row)
-    columns = ["trial", "state", "score", "std", "folds", "backend", "duration_s", *KEY_PARAMS, FAIL_REASON_COLUMN]
+    columns = [
+        "trial",
+        "state",
+        "score",
+        "std",
+        "folds",
+        "backend",
+        "duration_s",
+        *KEY_PARAMS,
+        "stopped_by",
+        FAIL_REASON_COLUMN,
+    ]
     frame = pd.DataFrame(rows, columns=columns)
     if frame.empty:
         return frame
@@ -52,6 +66,38 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
     frame["_complete"] = frame["state"] == "COMPLETE"
     frame = frame.sort_values(["_complete", "score"], ascending=[False, ascending], na_position="last")
     return frame.drop(columns="_complete").reset_index(drop=True)
+
+
+def outcomes(study: optuna.Study) -> dict[str, int]:
+    """How the study's trials ended: evaluated (trained at all), completed, and why the others stopped."""
+    trials = study.get_trials(deepcopy=False, states=FINISHED)
+    trained = [t for t in trials if t.state != optuna.trial.TrialState.FAIL or not t.user_attrs.get(TrialAttr.SURPLUS)]
+    stopped = Counter(t.user_attrs.get(TrialAttr.STOPPED_BY, "pruner") for t in trained if t.state.name == "PRUNED")
+    return {
+        "evaluated": len(trained),
+        "completed": sum(t.state == optuna.trial.TrialState.COMPLETE for t in trained),
+        "raced": stopped["raced"],
+        "at_chance": stopped["chance"],
+        "first_fold": stopped["epochs"] + stopped["pruner"],
+        "budget": stopped["budget"],
+        "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in trained),
+        "completions": sum(TrialAttr.COMPLETES in t.user_attrs for t in trained),
+    }
+
+
+def describe_outcomes(counts: dict[str, int]) -> str:
+    """``outcomes`` in words: "25 evaluated: 8 completed, 12 dropped by racing over folds, ..."."""
+    parts = [
+        f"{counts['completed']} completed",
+        f"{counts['raced']} dropped by racing over folds",
+        f"{counts['at_chance']} stopped at chance",
+        f"{counts['first_fold']} pruned in their first fold",
+        f"{counts['budget']} stopped at the time budget",
+        f"{counts['failed']} failed",
+    ]
+    shown = [p for p in parts if not p.startswith("0 ")] or parts[:1]
+    completions = f"; {counts['completions']} run again to the end (promising)" if counts["completions"] else ""
+    return f"{counts['evaluated']} evaluated: " + ", ".join(shown) + completions
 
 
 def leaderboard_table(frame: pd.DataFrame, metric: str, top: int = 10) -> Table:

@@ -19,7 +19,7 @@ from automl.tracking.tracker import Tracker
 
 ADDRESS_ENV = "AUTOML_TRACKING_RELAY"
 KEY_ENV = "AUTOML_TRACKING_RELAY_KEY"
-RELAYED = frozenset({"start_trial", "log_fold", "end_trial", "fail_run"})
+RELAYED = frozenset({"start_trial", "log_fold", "log_out_of_fold", "end_trial", "fail_run"})
 
 
 class TrackerRelay:
@@ -68,7 +68,7 @@ class TrackerRelay:
 
 
 class RemoteTracker:
-    """The trial half of ``Tracker`` (``start_trial``, ``log_fold``, ``end_trial``, ``fail_run``), over a relay."""
+    """The trial half of ``Tracker`` (the ``TrialTracker`` protocol), over a relay."""
 
     def __init__(self, address: str, key: str, *, tracking_uri: str, trial_tags: dict[str, str] | None = None) -> None:
         host, _, port = address.rpartition(":")
@@ -92,6 +92,9 @@ class RemoteTracker:
 
     def end_trial(self, run_id: str, state: str, metrics: dict[str, float], tags: dict[str, Any]) -> None:
         self._call("end_trial", run_id, state, metrics, tags)
+
+    def log_out_of_fold(self, run_id: str, predictions: Any) -> None:
+        self._call("log_out_of_fold", run_id, predictions)
 
     def fail_run(self, run_id: str, reason: str) -> None:
         self._call("fail_run", run_id, reason)

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import mlflow
+import numpy as np
 from mlflow.entities import Metric, Param, RunTag
 from mlflow.tracking import MlflowClient
 from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
@@ -26,6 +28,7 @@ from automl.stores import redact
 from automl.trial.cv import FoldResult
 
 MAX_PARAM_LENGTH = 6000
+OUT_OF_FOLD_FILE = "out_of_fold.npy"
 RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
 
 
@@ -183,6 +186,22 @@ class Tracker:
             tags=[RunTag(Tag.STATE, state), *(RunTag(k, str(v)[:5000]) for k, v in tags.items())],
         )
         self.client.set_terminated(run_id, RUN_STATUS.get(state, "FAILED"))
+
+    def log_out_of_fold(self, run_id: str, predictions: np.ndarray) -> None:
+        """Keep a completed trial's out-of-fold predictions (``out_of_fold.npy``) for ensembles."""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / OUT_OF_FOLD_FILE
+            np.save(path, np.asarray(predictions, dtype=np.float32), allow_pickle=False)
+            self.client.log_artifact(run_id, str(path))
+
+    def load_out_of_fold(self, run_id: str) -> np.ndarray | None:
+        """The out-of-fold predictions a trial run kept, or None when it has none."""
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                path = self.client.download_artifacts(run_id, OUT_OF_FOLD_FILE, tmp)
+            except Exception:  # noqa: BLE001 - a run logged before ensembles, or whose upload failed
+                return None
+            return np.load(path, allow_pickle=False)
 
     def fail_run(self, run_id: str, reason: str) -> None:
         """End a trial run left RUNNING by a worker that died, as FAILED with ``reason``."""

@@ -106,13 +106,15 @@ class Folds:
 
 @dataclass
 class FoldResult:
-    """One fold: its score (the optimized metric), every metric, and the training curves."""
+    """One fold: its score (the optimized metric), every metric, the training curves, and the
+    predictions for the fold's validation rows (probabilities or values, in the target's units)."""
 
     fold: int
     score: float
     scores: dict[str, float]
     fit: FitResult
     seconds: float
+    predictions: np.ndarray | None = None
 
 
 @dataclass
@@ -137,6 +139,15 @@ class CVResult:
     @property
     def best_epochs(self) -> list[int]:
         return [f.fit.best_epoch for f in self.folds]
+
+    def out_of_fold(self, splits: list[tuple[np.ndarray, np.ndarray]], n_rows: int) -> np.ndarray:
+        """Every row's prediction by the fold model that did not train on it (all folds evaluated)."""
+        first = self.folds[0].predictions
+        assert first is not None and len(self.folds) == len(splits)
+        out = np.full((n_rows, *first.shape[1:]), np.nan, dtype=np.float32)
+        for fold, (_, valid) in zip(self.folds, splits, strict=True):
+            out[valid] = fold.predictions
+        return out
 
 
 FoldHook = Callable[[FoldResult, "CVResult"], bool]
@@ -184,7 +195,8 @@ def cross_validate(
             output = data.target.inverse(output)
             fit.history = {k: [_in_units(k, v, data.target) for v in vs] for k, vs in fit.history.items()}
         scores = all_scores(data.y_valid_raw, output, metric.problem_type)
-        result.folds.append(FoldResult(fold, scores[metric.name], scores, fit, time.perf_counter() - start))
+        seconds = time.perf_counter() - start
+        result.folds.append(FoldResult(fold, scores[metric.name], scores, fit, seconds, np.asarray(output)))
         stop_requested = on_fold is not None and on_fold(result.folds[-1], result)  # called for logging too
         if fit.stopped_by_callback or stop_requested:
             result.stopped = True

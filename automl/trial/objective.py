@@ -21,6 +21,7 @@ from automl.trial.interrupts import interrupted, raise_if_interrupted
 from automl.trial.metrics import Metric
 from automl.trial.outcome import INTERRUPTED, OUT_OF_TIME, OutOfTime
 from automl.trial.progress import SearchProgress
+from automl.trial.racing import FoldRacing, StepAxis, Stop
 
 log = get_logger(__name__)
 
@@ -36,6 +37,9 @@ class TrialTracker(Protocol):
     def log_fold(self, run_id: str, fold: FoldResult) -> None:
         """Log one fold's scores and curves."""
 
+    def log_out_of_fold(self, run_id: str, predictions: np.ndarray) -> None:
+        """Keep a completed trial's out-of-fold predictions (for ensembles)."""
+
     def end_trial(self, run_id: str, state: str, metrics: dict[str, float], tags: dict[str, Any]) -> None:
         """Log the trial's outcome and close its run."""
 
@@ -43,19 +47,15 @@ class TrialTracker(Protocol):
         """End a run left RUNNING by a trial that was lost, as FAILED with ``reason``."""
 
 
-def fold_end_step(fold: int, epochs_per_fold: int) -> int:
-    """The pruning step at which fold ``fold``'s running mean is reported."""
-    return (fold + 1) * epochs_per_fold - 1
-
-
 @dataclass
 class Objective:
     """Callable for ``study.optimize``: one trial = one cross-validated configuration.
 
-    Reports to Optuna's pruner on a fixed step axis (see ``automl.run.study.make_pruner``): the
+    Reports to Optuna's pruner on a fixed step axis (``automl.trial.racing.StepAxis``): the
     validation score of each epoch of the first fold, then the running mean of the fold
-    scores at the end of every fold. Every trial gets its own nested MLflow run, ended
-    with the trial's state whatever happens.
+    scores at the end of every fold. Why a pruned trial stopped is recorded in the trial
+    (``stop_reason``, ``stopped_by``; ``promising`` when it deserves a run to the end). Every
+    trial gets its own nested MLflow run, ended with the trial's state whatever happens.
     """
 
     space: SearchSpace
@@ -71,6 +71,7 @@ class Objective:
 
     def __post_init__(self) -> None:
         self.folds = Folds(self.dataset, self.splits)  # preprocessed once, shared by every trial
+        self.axis = StepAxis(self.epochs_per_fold)
 
     def __call__(self, trial: optuna.Trial) -> float:
         start = time.perf_counter()
@@ -110,7 +111,8 @@ class Objective:
             trial.set_user_attr(TrialAttr.BEST_EPOCHS, cv.best_epochs)
             if cv.stopped:
                 state = "PRUNED"
-                raise optuna.TrialPruned(f"pruned after {len(cv.folds)} fold(s)")
+                reason = trial.user_attrs.get(TrialAttr.STOP_REASON, "")
+                raise optuna.TrialPruned(reason or f"pruned after {len(cv.folds)} fold(s)")
             if not math.isfinite(cv.mean):
                 raise ValueError(f"the cross-validated {self.metric.name} is {cv.mean}")
             state = "COMPLETE"
@@ -120,6 +122,7 @@ class Objective:
         except OutOfTime as exc:
             state, reason = "PRUNED", str(exc)
             trial.set_user_attr(TrialAttr.STOP_REASON, reason)
+            trial.set_user_attr(TrialAttr.STOPPED_BY, "budget")
             raise optuna.TrialPruned(reason) from None
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: Optuna marks the trial failed, the search stops
             reason = INTERRUPTED
@@ -151,7 +154,7 @@ class Objective:
             if fold != 0 or key not in logs or epoch >= self.epochs_per_fold - 1:
                 return False
             trial.report(logs[key], step=epoch)
-            return trial.should_prune()
+            return self._should_stop(trial)
 
         return on_epoch
 
@@ -169,10 +172,25 @@ class Objective:
             self.progress.fold_finished(fold.fold, fold.score, cv.mean)
             if fold.fit.stopped_by_callback:  # cut short by epoch pruning: not a real fold score
                 return True
-            trial.report(cv.mean, step=fold_end_step(fold.fold, self.epochs_per_fold))
-            return len(cv.folds) < len(self.splits) and trial.should_prune()
+            trial.report(cv.mean, step=self.axis.fold_end(fold.fold))
+            return len(cv.folds) < len(self.splits) and self._should_stop(trial)
 
         return on_fold
+
+    @staticmethod
+    def _should_stop(trial: optuna.Trial) -> bool:
+        """Ask the pruner; when it stops the trial, record why (its ``Stop``, for a ``FoldRacing`` pruner)."""
+        if not trial.should_prune():
+            return False
+        pruner = trial.study.pruner
+        stop = pruner.stop_of(trial.number) if isinstance(pruner, FoldRacing) else None
+        if stop is None:
+            stop = Stop(f"pruned by {type(pruner).__name__}", "pruner")
+        trial.set_user_attr(TrialAttr.STOP_REASON, stop.reason)
+        trial.set_user_attr(TrialAttr.STOPPED_BY, stop.kind)
+        if stop.promising:
+            trial.set_user_attr(TrialAttr.PROMISING, True)
+        return True
 
     def _finish(
         self, trial: optuna.Trial, run_id: str | None, state: str, cv: CVResult, reason: str, seconds: float
@@ -187,6 +205,8 @@ class Objective:
                 metrics[f"cv_std.{name}"] = float(np.std(values))
         tags = {(Tag.FAIL_REASON if state == "FAIL" else Tag.STOP_REASON): reason} if reason else {}
         try:
+            if run_id is not None and state == "COMPLETE":
+                self.tracker.log_out_of_fold(run_id, cv.out_of_fold(self.splits, len(self.dataset.y)))
             if run_id is not None:  # None: the trial ended before its MLflow run was opened
                 self.tracker.end_trial(run_id, state, metrics, tags)
         except Exception:  # logging must never turn a finished trial into a lost one

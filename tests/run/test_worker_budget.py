@@ -74,7 +74,12 @@ def test_settings_round_trip_without_passwords(tmp_path: Path) -> None:
     settings = SearchSettings(task="image", data=str(data), n_trials=7, n_splits=3, seed=5, workers=2, gpus="none")
     study = optuna.create_study()
     record = StudyRecord.of(
-        settings, space_yaml="parameters: {}", tracking_uri="http://u:secret@mlflow", parent_run_id="p1", heartbeat_s=5
+        settings,
+        space_yaml="parameters: {}",
+        tracking_uri="http://u:secret@mlflow",
+        parent_run_id="p1",
+        heartbeat_s=5,
+        deadline=None,
     )
     study.set_user_attr(StudyAttr.SETTINGS, record.to_json())
     loaded = load_record(study)
@@ -90,7 +95,9 @@ def test_in_memory_arrays_and_foreign_studies_are_refused() -> None:
     import numpy as np
 
     settings = SearchSettings(task="image", data=(np.zeros((10, 8, 8)), np.zeros(10)), n_trials=2)
-    record = StudyRecord.of(settings, space_yaml="", tracking_uri="sqlite:///m.db", parent_run_id=None, heartbeat_s=5)
+    record = StudyRecord.of(
+        settings, space_yaml="", tracking_uri="sqlite:///m.db", parent_run_id=None, heartbeat_s=5, deadline=None
+    )
     with pytest.raises(ConfigError, match="in-memory arrays cannot run in worker processes"):
         SearchSettings.from_stored(record.settings, storage="sqlite:///o.db", tracking_uri="sqlite:///m.db")
     with pytest.raises(ConfigError, match="was not set up by 'automl search'"):

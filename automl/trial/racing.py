@@ -1,0 +1,137 @@
+"""Racing over folds: stop a configuration's cross-validation when it is unlikely to beat the incumbent.
+
+A trial reports on one step axis (``StepAxis``): epoch ``e`` of its first fold is step ``e``, the
+end of fold ``k`` reports the running mean of its fold scores at step ``(k + 1)·E − 1``.
+``FoldRacing`` decides on both:
+
+- **Folds** (Bergman, Purucker & Hutter, "Don't Waste Your Time: Early Stopping Cross-Validation",
+  AutoML 2024, their *forgiving* rule): after fold ``k`` (not the last), the trial stops when the
+  mean of its folds so far is worse than the *worst* fold of the incumbent (the best completed
+  trial). A configuration whose folds average below every fold the incumbent ever scored is
+  unlikely to beat the incumbent's mean; one that is merely behind it on average goes on. In
+  their 36 data sets this rule reached the final incumbent faster on ~94 % of them, while the
+  aggressive rule (stop below the incumbent's *mean*) was unreliable.
+- **Epochs of the first fold**: a trial whose validation accuracy is still at chance (the
+  majority class's rate) after a few epochs stops at once; otherwise an epoch pruner (Optuna's
+  Hyperband over the first fold's epochs) may stop it. A trial stopped there while it was not
+  behind the incumbent at the same epoch was cut by rung arithmetic, not by its scores: it is
+  *promising*, and the search runs it again to the end when the budget allows (a trial whose
+  user attribute ``completes`` names the one it completes; epoch pruning skips it).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+
+from automl.names import TrialAttr
+
+CHANCE_MARGIN = 0.1  # accuracy within a tenth of the way from chance to 1 is still at chance
+
+
+@dataclass(frozen=True)
+class StepAxis:
+    """Pruning steps that mean the same thing in every trial of a search."""
+
+    epochs_per_fold: int
+
+    def fold_end(self, fold: int) -> int:
+        """The step at which fold ``fold``'s running mean is reported."""
+        return (fold + 1) * self.epochs_per_fold - 1
+
+    def is_epoch_of_first_fold(self, step: int) -> bool:
+        return step < self.epochs_per_fold - 1
+
+    def fold_of(self, step: int) -> int:
+        """The fold whose end ``step`` is (for a fold-end step)."""
+        return (step + 1) // self.epochs_per_fold - 1
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Why a trial was stopped, and whether it deserves to be run again to the end."""
+
+    reason: str
+    kind: str  # "raced" (fold racing), "chance" (at chance), "epochs" (the epoch pruner)
+    promising: bool = False
+
+
+class FoldRacing(optuna.pruners.BasePruner):
+    """The forgiving fold-racing rule, plus at-chance and epoch pruning in the first fold (module docstring).
+
+    ``chance``: the validation accuracy of a constant prediction, or None when the reported
+    metric is not an accuracy (then only the epoch pruner acts within the first fold).
+    """
+
+    def __init__(
+        self,
+        axis: StepAxis,
+        *,
+        epoch_pruner: optuna.pruners.BasePruner | None = None,
+        chance: float | None = None,
+        warmup_epochs: int = 3,
+    ) -> None:
+        self.axis, self.epoch_pruner, self.chance, self.warmup_epochs = axis, epoch_pruner, chance, warmup_epochs
+        self._stops: dict[int, Stop] = {}
+
+    def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
+        step = trial.last_step
+        if step is None:
+            return False
+        stop = self._decide(study, trial, step, trial.intermediate_values[step])
+        if stop is not None:
+            self._stops[trial.number] = stop
+        return stop is not None
+
+    def stop_of(self, number: int) -> Stop | None:
+        """Why trial ``number`` was stopped by this pruner (in this process), if it was."""
+        return self._stops.get(number)
+
+    def _decide(self, study: optuna.Study, trial: FrozenTrial, step: int, value: float) -> Stop | None:
+        maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+        incumbent = _incumbent(study)
+        if not self.axis.is_epoch_of_first_fold(step):
+            return self._race(incumbent, value, self.axis.fold_of(step), maximize)
+        epoch = step + 1
+        if (
+            self.chance is not None
+            and epoch >= self.warmup_epochs
+            and value <= self.chance + CHANCE_MARGIN * (1 - self.chance)
+        ):
+            return Stop(f"at chance: validation accuracy {value:.4f} after {epoch} epochs", "chance")
+        if self.epoch_pruner is None or TrialAttr.COMPLETES in trial.user_attrs:
+            return None
+        if not self.epoch_pruner.prune(study, trial):
+            return None
+        ahead = incumbent is not None and step in incumbent.intermediate_values
+        behind = ahead and _worse(value, incumbent.intermediate_values[step], maximize)
+        reason = f"behind other trials at epoch {epoch} of the first fold ({value:.4f})"
+        return Stop(reason, "epochs", promising=not behind)
+
+    def _race(self, incumbent: FrozenTrial | None, mean: float, fold: int, maximize: bool) -> Stop | None:
+        if incumbent is None or not incumbent.user_attrs.get(TrialAttr.FOLD_SCORES):
+            return None
+        folds = incumbent.user_attrs[TrialAttr.FOLD_SCORES]
+        worst = min(folds) if maximize else max(folds)
+        if math.isnan(mean) or _worse(mean, worst, maximize):
+            reason = (
+                f"raced: mean {mean:.4f} of {fold + 1} fold(s) is worse than the worst fold "
+                f"{worst:.4f} of the best trial ({incumbent.number})"
+            )
+            return Stop(reason, "raced")
+        return None
+
+
+def _incumbent(study: optuna.Study) -> FrozenTrial | None:
+    complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    if not complete:
+        return None
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    return max(complete, key=lambda t: t.value if maximize else -t.value)
+
+
+def _worse(value: float, than: float, maximize: bool) -> bool:
+    return value < than if maximize else value > than

@@ -1,0 +1,132 @@
+"""Ensemble selection on out-of-fold predictions (Caruana et al., with replacement) and its
+bootstrap-corrected score; then an ensemble made by a real search, logged, exported and served."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.metrics import accuracy_score
+
+import automl
+from automl.refit.ensemble import _scores, choose_ensemble
+from automl.refit.fitted import FittedEnsemble, load_fitted
+from automl.trial.metrics import get_metric
+
+SPACES = Path(__file__).parents[1] / "spaces"
+ACCURACY = get_metric("accuracy", "classification")
+
+
+def _complementary(n: int = 300, seed: int = 0) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Three models of 3 classes: two right on different halves of the rows, one poor everywhere."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    truth = np.eye(3)[y]
+    noise = rng.dirichlet(np.ones(3), n)
+    first = np.where((np.arange(n) < n // 2)[:, None], 0.6 * truth + 0.4 * noise, noise)
+    second = np.where((np.arange(n) >= n // 2)[:, None], 0.6 * truth + 0.4 * noise, noise)
+    poor = rng.dirichlet(np.ones(3), n)
+    return y, {3: first, 7: second, 9: poor}
+
+
+def test_selection_mixes_complementary_trials_and_beats_the_best_alone() -> None:
+    y, predictions = _complementary()
+    choice = choose_ensemble(predictions, y, ACCURACY, size=10)
+    assert set(choice.counts) >= {3, 7} and sum(choice.counts.values()) == 10
+    assert choice.weights[3] > choice.weights.get(9, 0) and abs(sum(choice.weights.values()) - 1) < 1e-9
+    assert choice.score > choice.best_single_score + 0.03
+    assert choice.best_single in (3, 7)
+    # chosen on these rows, the scores are optimistic; out of bag they are lower, and the ensemble still wins
+    assert choice.corrected_score <= choice.score and choice.corrected_single_score <= choice.best_single_score + 0.02
+    assert choice.corrected_score > choice.corrected_single_score
+
+
+def test_one_pick_is_the_best_trial_alone() -> None:
+    y, predictions = _complementary()
+    choice = choose_ensemble(predictions, y, ACCURACY, size=1)
+    assert list(choice.counts) == [choice.best_single] and choice.score == choice.best_single_score
+
+
+def test_vectorised_scores_are_scikit_learns() -> None:
+    y, predictions = _complementary()
+    stack = np.stack(list(predictions.values()))
+    assert _scores(ACCURACY, y, stack) == pytest.approx([accuracy_score(y, p.argmax(1)) for p in stack])
+    rmse = get_metric("rmse", "regression")
+    values = np.random.default_rng(1).normal(size=(3, 50))
+    target = np.random.default_rng(2).normal(size=50)
+    assert _scores(rmse, target, values) == pytest.approx([rmse.fn(target, v) for v in values])
+
+
+@pytest.fixture(scope="module")
+def ensemble_search(tmp_path_factory: pytest.TempPathFactory) -> automl.SearchResult:
+    X, y = load_digits(return_X_y=True)
+    return automl.search(
+        task="image",
+        data=((X / 16.0).reshape(-1, 8, 8).astype(np.float32)[:600], y[:600]),
+        space=SPACES / "tiny_image.yaml",
+        n_trials=6,
+        n_splits=2,
+        pruner="none",
+        sampler="random",
+        ensemble_size=8,
+        runs_dir=tmp_path_factory.mktemp("ensemble") / "runs",
+        verbose=False,
+    )
+
+
+def test_a_search_reports_its_ensemble_selection(ensemble_search: automl.SearchResult) -> None:
+    summary = ensemble_search.ensemble
+    assert summary is not None
+    assert summary["ensemble_oof_score"] >= summary["best_single_oof_score"]
+    assert set(summary) >= {"members", "selection", "ensemble_corrected_score", "best_single_corrected_score"}
+    client = mlflow.MlflowClient(ensemble_search.tracking_uri)
+    logged = json.loads(Path(client.download_artifacts(ensemble_search.parent_run_id, "ensemble.json")).read_text())
+    assert logged["selection"] == summary["selection"]
+
+
+def test_the_logged_model_is_the_chosen_model_and_predicts_through_mlflow(
+    ensemble_search: automl.SearchResult, tmp_path: Path
+) -> None:
+    model = ensemble_search.best_model
+    X = (load_digits().images[600:700] / 16.0).astype(np.float32)[..., None]
+    assert isinstance(model, FittedEnsemble)  # seeded: trials 0, 2 and 5 mix better than trial 0 alone
+    assert len(model.members) >= 2 and abs(sum(model.weights) - 1) < 1e-6
+    assert ensemble_search.best_single_model in model.members
+    mixed = sum(w * m.predict_proba(X) for m, w in zip(model.members, model.weights, strict=True))
+    np.testing.assert_allclose(model.predict_proba(X), mixed, atol=1e-6)
+    model.save(tmp_path / "saved")
+    np.testing.assert_array_equal(load_fitted(tmp_path / "saved").predict(X), model.predict(X))
+    served = mlflow.pyfunc.load_model(ensemble_search.model_uri).predict(X.reshape(len(X), -1))
+    np.testing.assert_array_equal(np.asarray(served), model.predict(X))
+
+
+def test_an_ensemble_exports_and_predicts_from_the_command_line(
+    ensemble_search: automl.SearchResult, tmp_path: Path
+) -> None:
+    runs = Path(ensemble_search.tracking_uri.removeprefix("sqlite:///")).parent
+    study = ensemble_search.study.study_name
+    command = [sys.executable, "-m", "automl.cli"]
+    exported = subprocess.run(
+        [*command, "export", study, "--out", str(tmp_path / "best"), "--runs-dir", str(runs)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    X = (load_digits().images[600:650] / 16.0).astype(np.float32)
+    np.savez(tmp_path / "new.npz", x=X)
+    predicted = subprocess.run(
+        [*command, "predict", "--model", str(tmp_path / "best"), "--data", str(tmp_path / "new.npz")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    labels = [int(v) for v in predicted.stdout.split()[1:]]
+    assert labels == ensemble_search.best_model.predict(X[..., None]).tolist()

@@ -1,0 +1,100 @@
+"""Racing over folds (the forgiving rule), at-chance stops and promising trials, on real Optuna studies."""
+
+from __future__ import annotations
+
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState
+
+from automl.names import TrialAttr
+from automl.trial.racing import FoldRacing, StepAxis
+
+E = 10  # epochs per fold: fold k ends at step 10k + 9
+AXIS = StepAxis(E)
+
+
+class AlwaysPrune(optuna.pruners.BasePruner):
+    """An epoch pruner that always stops: what Hyperband does to a trial at a rung it loses."""
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        return True
+
+
+def _study(direction: str = "maximize", incumbent_folds: list[float] | None = None, **epochs: float) -> optuna.Study:
+    """A study whose best completed trial scored ``incumbent_folds`` (and ``epochs`` at steps e0, e1, ...)."""
+    study = optuna.create_study(direction=direction)
+    if incumbent_folds is not None:
+        values = {int(k.removeprefix("e")): v for k, v in epochs.items()}
+        values.update({AXIS.fold_end(k): sum(incumbent_folds[: k + 1]) / (k + 1) for k in range(len(incumbent_folds))})
+        study.add_trial(
+            optuna.create_trial(
+                state=TrialState.COMPLETE,
+                value=sum(incumbent_folds) / len(incumbent_folds),
+                params={"x": 0.5},
+                distributions={"x": FloatDistribution(0, 1)},
+                user_attrs={TrialAttr.FOLD_SCORES: incumbent_folds},
+                intermediate_values=values,
+            )
+        )
+    return study
+
+
+def _decide(pruner: FoldRacing, study: optuna.Study, reports: dict[int, float], **user_attrs: object) -> bool:
+    trial = study.ask({"x": FloatDistribution(0, 1)})
+    for key, value in user_attrs.items():
+        trial.set_user_attr(key, value)
+    for step, value in reports.items():
+        trial.report(value, step)
+    return trial.should_prune() if pruner is study.pruner else pruner.prune(study, study.trials[trial.number])
+
+
+def test_a_trial_averaging_below_the_incumbents_worst_fold_is_raced_out() -> None:
+    study = _study(incumbent_folds=[0.90, 0.95, 0.92])
+    pruner = FoldRacing(AXIS)
+    assert _decide(pruner, study, {AXIS.fold_end(0): 0.89})
+    stop = pruner.stop_of(1)
+    assert stop is not None and stop.kind == "raced" and "worst fold 0.9000 of the best trial (0)" in stop.reason
+
+
+def test_the_forgiving_rule_keeps_a_trial_behind_the_incumbents_mean_but_above_its_worst_fold() -> None:
+    study = _study(incumbent_folds=[0.90, 0.95, 0.92])  # mean 0.923: the aggressive rule would stop 0.91
+    assert not _decide(FoldRacing(AXIS), study, {AXIS.fold_end(0): 0.91})
+    assert not _decide(FoldRacing(AXIS), study, {AXIS.fold_end(0): 0.99, AXIS.fold_end(1): 0.93})
+
+
+def test_racing_minimizes_too() -> None:
+    study = _study("minimize", incumbent_folds=[0.30, 0.20, 0.25])  # worst fold: 0.30
+    assert _decide(FoldRacing(AXIS), study, {AXIS.fold_end(0): 0.31})
+    assert not _decide(FoldRacing(AXIS), study, {AXIS.fold_end(0): 0.29})
+
+
+def test_nothing_is_raced_before_a_trial_completes() -> None:
+    assert not _decide(FoldRacing(AXIS), _study(), {AXIS.fold_end(0): 0.01})
+
+
+def test_a_trial_at_chance_after_the_warm_up_stops_in_its_first_fold() -> None:
+    pruner = FoldRacing(AXIS, chance=0.1, warmup_epochs=3)
+    assert not _decide(pruner, _study(), {0: 0.1, 1: 0.1})  # two epochs: still warming up
+    study = _study()
+    assert _decide(pruner, study, {0: 0.1, 1: 0.1, 2: 0.15})  # 0.15 <= 0.1 + 0.1 * 0.9
+    assert pruner.stop_of(0).kind == "chance"
+    assert not _decide(pruner, _study(), {0: 0.1, 1: 0.2, 2: 0.4})
+
+
+@pytest.mark.parametrize(("value", "promising"), [(0.97, True), (0.93, False)])
+def test_a_trial_cut_by_the_epoch_pruner_is_promising_unless_behind_the_incumbent(
+    value: float, promising: bool
+) -> None:
+    study = _study(incumbent_folds=[0.96, 0.97], e4=0.95)
+    pruner = FoldRacing(AXIS, epoch_pruner=AlwaysPrune())
+    assert _decide(pruner, study, {4: value})
+    stop = pruner.stop_of(1)
+    assert stop.kind == "epochs" and stop.promising is promising
+
+
+def test_a_completion_is_not_cut_by_the_epoch_pruner_but_still_races() -> None:
+    study = _study(incumbent_folds=[0.96, 0.97], e4=0.95)
+    pruner = FoldRacing(AXIS, epoch_pruner=AlwaysPrune())
+    assert not _decide(pruner, study, {4: 0.97}, **{TrialAttr.COMPLETES: 0})
+    assert _decide(pruner, study, {AXIS.fold_end(0): 0.90}, **{TrialAttr.COMPLETES: 0})

@@ -1,36 +1,28 @@
-"""automl against KerasTuner and a hand-written Optuna script, at the same wall-clock budget.
+"""automl against KerasTuner and a hand-written Optuna script, like for like, and against its own past.
 
-For each seed, each tool searches the same training part (stratified 80%, split seed 0; the
-search seed varies) for `--budget` seconds, one tool at a time, each in its own process; then the
-best configuration is refit on the whole training part and scored on the held-out 20%:
-
-- automl: `automl.search(task, data=(X_train, y_train), timeout=budget, seed=seed)`, its shipped
-  space, 5-fold CV, Hyperband pruning; `result.predict(X_test)`;
-- KerasTuner 1.4.8 Hyperband (max 27 epochs, factor 3, 20% validation split) over a CNN (image)
-  or MLP (tabular) space like automl's (see peer_space.py), no trial started after the budget;
-- a hand-written Optuna TPE study over that same space, 3-fold stratified CV, MedianPruner;
-- automl-half: automl again with half the budget, to check whether it reaches KerasTuner's
-  full-budget test accuracy in at most half KerasTuner's time (a test-accuracy measure of speed).
-
-Prints one table (mean ± std over seeds; peers' figures also as a ratio to automl's) and writes
-every run's record to `--out` (JSON). "search s" is the wall time of the search (no trial starts
-after the budget; the peers finish the one running then, automl stops it at its next epoch as
-its `timeout` does, once it has a completed trial); "refit s" is the refit plus the test scoring
-(for automl also its end-of-search report and MLflow model logging; for KerasTuner also the
-fit on the validation split that picks the refit's epoch count, as KerasTuner's tutorial does).
-"t→target" is the time at which the tool's best-so-far search score (CV or validation accuracy:
-refitting during the search would change the search) first reaches `--target`.
+Every tool searches automl's shipped space for the task with the same first configuration and
+the same training settings (see peer_space.py and peer_runs.py), within the same wall-clock
+budget per job, one tool at a time, each in its own process, on the same train/test split. The
+sweep is resumable: one record per (task, tool, seed) in ``--results`` (committed under
+``benchmarks/results/peers/``); a record that exists is not run again.
 
     pip install '.[bench]'
-    python benchmarks/compare_peers.py --task image --budget 300 --seeds 0 1 2
-    python benchmarks/compare_peers.py --task tabular --budget 300 --seeds 0 1 2
-    python benchmarks/compare_peers.py --merge runs/a.json runs/b.json   # one table from separate runs
+    python benchmarks/compare_peers.py --tasks image tabular text --seeds 0 1 2 3 4        # the sweep
+    python benchmarks/compare_peers.py --tasks image --seeds 0 1 --budget 120            # a quick look
+    python benchmarks/compare_peers.py --report                                          # tables only
+
+``automl-main`` is the automl of commit 99e8542 (before racing, healthy spaces and ensembles), run
+from a git worktree that is made on first use (``--main-tree``).
+
+The report prints, per task, each tool's mean ± std over seeds, then the goals with paired
+differences (by seed) and their 95 % t-intervals.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -40,9 +32,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-TOOLS = ("automl", "automl-half", "kerastuner", "optuna")
-DEFAULT_TARGET = {"image": 0.97, "tabular": 0.97}
+TOOLS = ("automl", "automl-main", "kerastuner", "optuna")
+TASKS = ("image", "tabular", "text")
 BENCH_DIR = Path(__file__).resolve().parent
+RESULTS = BENCH_DIR / "results" / "peers"
+MAIN_COMMIT = "99e8542"
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,63 +45,65 @@ def main(argv: list[str] | None = None) -> None:
     if args.one:
         _run_one(args)
         return
-    target = args.target if args.target is not None else DEFAULT_TARGET[args.task]
-    if args.merge:  # reprint one table from earlier runs' records (e.g. seeds run separately)
-        runs = [run for path in args.merge for run in json.loads(Path(path).read_text())["runs"]]
-        args.task, args.budget, args.seeds = runs[0]["task"], runs[0]["budget_s"], sorted({r["seed"] for r in runs})
-    else:
-        runs = []
+    if not args.report:
         for seed in args.seeds:
-            for tool in args.tools:
-                print(
-                    f"[{time.strftime('%H:%M:%S')}] {tool}, seed {seed}, {args.task}, {args.budget:g} s ...", flush=True
-                )
-                runs.append(_run_in_subprocess(tool, args.task, seed, args.budget))
-    out = Path(args.out or f"runs/peers-{args.task}-{args.budget:g}s.json")
-    for run in runs:
-        run["time_to_target_s"] = _time_to_target(run.get("curve", []), target)
-    tools = [tool for tool in TOOLS if any(r["tool"] == tool for r in runs)]
-    table = format_table(runs, tools, target) + "\n" + format_goals(runs)
-    print(table)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    settings = {"task": args.task, "budget_s": args.budget, "seeds": args.seeds, "target": target}
-    out.write_text(json.dumps({"settings": settings, "runs": runs, "table": table}, indent=2))
-    print(f"raw results: {out}")
+            for task in args.tasks:
+                for tool in args.tools:
+                    path = args.results / f"{task}-{tool}-seed{seed}.json"
+                    if path.exists():
+                        continue
+                    print(
+                        f"[{time.strftime('%H:%M:%S')}] {task} {tool} seed {seed} ({args.budget:g} s) ...", flush=True
+                    )
+                    record = _run_in_subprocess(tool, task, seed, args.budget, args.main_tree)
+                    args.results.mkdir(parents=True, exist_ok=True)
+                    path.write_text(json.dumps(record, indent=1, default=str))
+    print(report(args.results))
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--task", choices=("image", "tabular"), default="image")
-    parser.add_argument("--budget", type=float, default=300.0, help="search seconds per tool and seed")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
-    parser.add_argument("--target", type=float, help="search-score level for t→target (default 0.97)")
-    parser.add_argument("--out", help="JSON file for the raw results (default runs/peers-<task>-<budget>s.json)")
-    parser.add_argument("--merge", nargs="+", metavar="JSON", help="print one table from earlier --out files")
-    parser.add_argument("--one", choices=TOOLS, help=argparse.SUPPRESS)  # internal: run one tool, one seed
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--budget", type=float, default=300.0, help="seconds per job (automl: search + refit)")
+    parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the per-seed records")
+    parser.add_argument("--main-tree", type=Path, default=Path(tempfile.gettempdir()) / f"automl-{MAIN_COMMIT}")
+    parser.add_argument("--report", action="store_true", help="print the tables of the records only")
+    parser.add_argument("--one", choices=TOOLS, help=argparse.SUPPRESS)  # internal: one tool, one seed
     parser.add_argument("--result", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def _run_one(args: argparse.Namespace) -> None:
-    """Child process: one tool, one seed; the record goes to ``--result``."""
+    """Child process: one tool, one seed, one task; the record goes to ``--result``."""
     sys.path.insert(0, str(BENCH_DIR))
     from peer_runs import RUNNERS
     from peer_space import load_split
 
-    record = RUNNERS[args.one](args.task, load_split(args.task), args.seeds[0], args.budget)
-    Path(args.result).write_text(json.dumps(record))
+    task = args.tasks[0]
+    record = RUNNERS[args.one](task, load_split(task), args.seeds[0], args.budget)
+    Path(args.result).write_text(json.dumps(record, default=str))
 
 
-def _run_in_subprocess(tool: str, task: str, seed: int, budget: float) -> dict[str, Any]:
+def _main_tree(path: Path) -> Path:
+    """A git worktree of commit 99e8542 (made once)."""
+    if not (path / "automl").is_dir():
+        subprocess.run(["git", "-C", str(BENCH_DIR), "worktree", "add", "--detach", str(path), MAIN_COMMIT], check=True)
+    return path
+
+
+def _run_in_subprocess(tool: str, task: str, seed: int, budget: float, main_tree: Path) -> dict[str, Any]:
     base = {"tool": tool, "task": task, "seed": seed, "budget_s": budget}
+    env = dict(os.environ)
+    if tool == "automl-main":
+        env["PYTHONPATH"] = os.pathsep.join([str(_main_tree(main_tree)), env.get("PYTHONPATH", "")])
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
-        command = [sys.executable, str(Path(__file__).resolve()), "--one", tool, "--task", task]
+        command = [sys.executable, str(Path(__file__).resolve()), "--one", tool, "--tasks", task]
         command += ["--seeds", str(seed), "--budget", str(budget), "--result", str(result)]
-        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
         started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, env=env)
+        done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp)
         base["process_s"] = round(time.perf_counter() - started, 1)
         if done.returncode != 0 or not result.exists():
             tail = (done.stdout + done.stderr)[-3000:]
@@ -115,94 +112,117 @@ def _run_in_subprocess(tool: str, task: str, seed: int, budget: float) -> dict[s
         return {**base, **json.loads(result.read_text())}
 
 
-def _time_to_target(curve: list[list[float]], target: float) -> float | None:
-    """The first time the best-so-far search score reaches ``target`` (None: never)."""
-    return next((seconds for seconds, score in curve if score >= target), None)
+# ---------------------------------------------------------------------------------------- report
+def paired(a: dict[int, float], b: dict[int, float]) -> tuple[float, float, float, int] | None:
+    """Mean of a - b over the seeds both have, with its 95 % t-interval: (mean, low, high, n)."""
+    seeds = sorted(set(a) & set(b))
+    diffs = [a[s] - b[s] for s in seeds if not (math.isnan(a[s]) or math.isnan(b[s]))]
+    if not diffs:
+        return None
+    mean = statistics.fmean(diffs)
+    if len(diffs) < 2:
+        return mean, float("nan"), float("nan"), 1
+    half = T95.get(len(diffs) - 1, 1.96) * statistics.stdev(diffs) / math.sqrt(len(diffs))
+    return mean, mean - half, mean + half, len(diffs)
 
 
-COLUMNS = (
-    ("trials run", "trials_run", "{:.0f}"),
-    ("completed", "trials_completed", "{:.0f}"),
-    ("best search score", "best_search_score", "{:.4f}"),
-    ("test acc", "test_accuracy", "{:.4f}"),
-    ("search s", "search_s", "{:.0f}"),
-    ("refit s", "refit_s", "{:.1f}"),
-    ("t→target s", "time_to_target_s", "{:.0f}"),
-    ("score−test gap", "gap", "{:+.4f}"),
-)
+def _by_seed(records: list[dict[str, Any]], tool: str, key: str) -> dict[int, float]:
+    return {r["seed"]: float(r[key]) for r in records if r["tool"] == tool and r.get(key) is not None}
 
 
-def format_table(runs: list[dict[str, Any]], tools: list[str], target: float) -> str:
-    """One text table: per tool, mean ± std over seeds; peers also as (× automl's mean)."""
-    for run in runs:
-        if "error" not in run:
-            run["gap"] = run["best_search_score"] - run["test_accuracy"]
-    means: dict[str, dict[str, float | None]] = {}
-    rows = []
-    for tool in tools:
-        ok = [r for r in runs if r["tool"] == tool and "error" not in r]
-        failed = sum(1 for r in runs if r["tool"] == tool and "error" in r)
-        means[tool] = {}
-        cells = [tool + (f" ({failed} failed)" if failed else "")]
-        for _, key, fmt in COLUMNS:
-            values = [r[key] for r in ok if r.get(key) is not None]
-            if not values:
-                means[tool][key] = None
-                cells.append("-" if key != "time_to_target_s" or not ok else f"not reached (0/{len(ok)})")
-                continue
-            mean = statistics.fmean(values)
-            means[tool][key] = mean
-            spread = statistics.stdev(values) if len(values) > 1 else 0.0
-            cell = f"{fmt.format(mean)} ± {fmt.format(abs(spread)).lstrip('+')}"
-            if key == "time_to_target_s":
-                cell += f" ({len(values)}/{len(ok)})"
-            reference = means.get("automl", {}).get(key)
-            if tool != "automl" and reference and key != "gap":
-                cell += f" (×{mean / reference:.2f})"
-            cells.append(cell)
-        rows.append(cells)
-    header = ["tool", *(name for name, _, _ in COLUMNS)]
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)) for row in [header, *rows]]
-    kinds = {r["tool"]: r["score_kind"] for r in runs if "score_kind" in r}
-    task, budget = runs[0]["task"], runs[0]["budget_s"]
-    seeds = sorted({r["seed"] for r in runs})
-    notes = [
-        f"{task}, budget {budget:g} s per search, seeds {seeds}: mean ± std over seeds; (×r): peer's mean / automl's",
-        "best search score: " + "; ".join(f"{tool}: {kind}" for tool, kind in kinds.items()),
-        f"t→target: seconds until the best-so-far search score first reached {target} (seeds that reached it / seeds)",
-        "refit s: refit on the whole training part + test scoring (automl: also its report and MLflow model logging;",
-        "         kerastuner: also the validation-split fit that picks the epoch count, as in its tutorial)",
-    ]
-    rule = "-" * len(lines[0])
-    return "\n".join([rule, lines[0], rule, *lines[1:], rule, *notes])
-
-
-def _mean(runs: list[dict[str, Any]], tool: str, key: str) -> float | None:
-    values = [r[key] for r in runs if r["tool"] == tool and r.get(key) is not None]
-    return statistics.fmean(values) if values else None
-
-
-def format_goals(runs: list[dict[str, Any]]) -> str:
-    """The issue's goals, each with the figures it is judged on."""
-    ours, half, peer = (_mean(runs, tool, "test_accuracy") for tool in ("automl", "automl-half", "kerastuner"))
-    lines = ["goals (mean test accuracy over seeds):"]
-    if ours is not None and peer is not None:
-        lines.append(f"  automl ≥ kerastuner at the full budget: {ours:.4f} vs {peer:.4f} -> {_verdict(ours >= peer)}")
-    if half is not None and peer is not None:
-        lines.append(
-            f"  automl at half the budget ≥ kerastuner at the full budget: {half:.4f} vs {peer:.4f} "
-            f"-> {_verdict(half >= peer)}"
-        )
-    for tool in ("automl", "automl-half"):
-        gap = _mean(runs, tool, "gap")
-        if gap is not None:
-            lines.append(f"  {tool}: CV score − test accuracy = {gap:+.4f} (CV's estimate of the test accuracy)")
+def report(folder: Path) -> str:
+    """Per task: each tool's figures (mean ± std over seeds), then the goals, paired by seed."""
+    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
+    lines = []
+    for task in TASKS:
+        runs = [r for r in records if r["task"] == task and "error" not in r]
+        if runs:
+            seeds = sorted({r["seed"] for r in runs})
+            lines += [f"## {task} (seeds {seeds}, {runs[0]['budget_s']:g} s per job)", "", *_tool_rows(runs), ""]
+            lines += ["goals (paired by seed, automl minus the other):", *_goals(runs)]
+            failed = [f"{r['tool']} seed {r['seed']}" for r in records if r["task"] == task and "error" in r]
+            lines += [f"  failed runs: {', '.join(failed)}"] if failed else []
+            lines.append("")
     return "\n".join(lines)
 
 
-def _verdict(holds: bool) -> str:
-    return "holds" if holds else "does not hold"
+COLUMNS = (
+    ("configurations evaluated", "trials_run", 0),
+    ("completed", "trials_completed", 0),
+    ("best search score", "best_search_score", 4),
+    ("test accuracy", "test_accuracy", 4),
+    ("ensemble test accuracy", "ensemble_test_accuracy", 4),
+    ("first configuration test accuracy", "first_test_accuracy", 4),
+    ("job s", "job_s", 0),
+)
+
+
+def _tool_rows(runs: list[dict[str, Any]]) -> list[str]:
+    rows = ["| tool | " + " | ".join(name for name, _, _ in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+    for tool in TOOLS:
+        mine = [r for r in runs if r["tool"] == tool]
+        if mine:
+            cells = [
+                _mean_sd([float(r[key]) for r in mine if _number(r.get(key))], digits) for _, key, digits in COLUMNS
+            ]
+            rows.append(f"| {tool} | " + " | ".join(cells) + " |")
+    return rows
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not math.isnan(float(value))
+
+
+def _mean_sd(values: list[float], digits: int = 4) -> str:
+    if not values:
+        return "-"
+    spread = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.fmean(values):.{digits}f} ± {spread:.{digits}f}"
+
+
+def _goals(runs: list[dict[str, Any]]) -> list[str]:
+    ours = _by_seed(runs, "automl", "test_accuracy")
+    ensemble = _by_seed(runs, "automl", "ensemble_test_accuracy")
+    lines = []
+    for peer in ("kerastuner", "optuna"):
+        for name, values in (("refit best", ours), ("ensemble", ensemble)):
+            lines.append(
+                _diff(f"test accuracy, automl {name} − {peer}", paired(values, _by_seed(runs, peer, "test_accuracy")))
+            )
+    lines.append(_diff("test accuracy, ensemble − best single of the same search", paired(ensemble, ours)))
+    first = _by_seed(runs, "automl", "first_test_accuracy")
+    result = paired(ours, first)
+    if result is not None and result[3] > 1:
+        se = (result[2] - result[0]) / T95.get(result[3] - 1, 1.96)  # the half-width back to one standard error
+        text = f"test accuracy, refit best − refit first configuration (goal: more than one standard error, {se:.4f})"
+        lines.append(_diff(text, result, result[0] > se))
+    before = _by_seed(runs, "automl-main", "trials_run")
+    evaluated = _by_seed(runs, "automl", "trials_run")
+    common = sorted(set(evaluated) & set(before))
+    if common:
+        ratio = statistics.fmean(evaluated[s] for s in common) / statistics.fmean(before[s] for s in common)
+        verdict = "holds" if ratio >= 1.5 else "does not hold"
+        lines.append(f"  configurations evaluated, automl / automl-main: ×{ratio:.2f} -> {verdict} (goal ×1.5)")
+        lines.append(
+            _diff("test accuracy, automl − automl-main", paired(ours, _by_seed(runs, "automl-main", "test_accuracy")))
+        )
+    for tool in ("automl", "automl-main"):
+        shares = [r["at_chance"]["share"] for r in runs if r["tool"] == tool and r.get("at_chance")]
+        if shares:
+            verdict = "holds" if statistics.fmean(shares) <= 0.05 else "does not hold"
+            goal = f" -> {verdict} (goal ≤ 5 %)" if tool == "automl" else ""
+            lines.append(
+                f"  {tool}: search time on configurations that ended at chance {statistics.fmean(shares):.1%}{goal}"
+            )
+    return lines
+
+
+def _diff(text: str, result: tuple[float, float, float, int] | None, holds: bool | None = None) -> str:
+    if result is None:
+        return f"  {text}: no paired seeds"
+    mean, low, high, n = result
+    verdict = "holds" if (mean >= 0 if holds is None else holds) else "does not hold"
+    return f"  {text}: {mean:+.4f} [95% CI {low:+.4f}, {high:+.4f}] over {n} seeds -> {verdict}"
 
 
 if __name__ == "__main__":

@@ -1,134 +1,159 @@
-"""Data and search space shared by the peer benchmark (`compare_peers.py`).
+"""Data, search space and models shared by every tool of the peer benchmark (`compare_peers.py`).
 
-Every tool sees the same train/test split (stratified 20% test, split seed 0). The peers
-(KerasTuner, a hand-written Optuna script) search one space written once here, through a small
-`Picker` adapter over KerasTuner's `HyperParameters` or an Optuna `Trial`, so the two spaces
-cannot drift apart:
+Like for like: every tool searches automl's shipped space for the task (search_spaces/<task>.yaml)
+through an adapter that turns KerasTuner's `HyperParameters` or an Optuna `Trial` into what
+`SearchSpace.sample` asks for; every sampled configuration becomes the same Keras model (automl's
+`build_spec` + Keras backend: same layers, loss and optimizer) trained with the same settings
+(the configuration's batch size, epoch ceiling and early-stopping patience, restoring the best
+weights). The first configuration of every tool is the space's defaults.
 
-- image (scikit-learn digits, 8x8 grey): 1-3 conv blocks (filters 16-128 log, kernel 3/5, same
-  padding, 2x2 max pooling), dense 32-256 (log), dropout 0-0.5, four activations;
-- tabular (scikit-learn breast cancer, standardised with statistics of the training part): an
-  MLP of 1-3 dense layers of 16-256 units (log), dropout 0-0.5, four activations;
-- both: adam / sgd / rmsprop, learning rate 1e-4 to 1e-1 (log), batch size 32.
-
-automl searches its own shipped space for the task (search_spaces/<task>.yaml), which is wider.
+Every tool sees the same train/test split (stratified 20% test, split seed 0):
+- image: scikit-learn's digits, 8x8 grey images in [0, 1];
+- tabular: scikit-learn's breast cancer, standardised with the training part's statistics;
+- text: automl's built-in stdlib-docs texts; automl gets the raw texts (its vectorizer is fitted
+  in each fold), the peers token ids from the same vectorizer fitted on the whole training part.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 SPLIT_SEED = 0
 TEST_FRACTION = 0.2
-MAX_EPOCHS = 27
-BATCH_SIZE = 32
-ACTIVATIONS = ["relu", "elu", "tanh", "swish"]
-OPTIMIZERS = ["adam", "sgd", "rmsprop"]
 
 
 @dataclass
 class Split:
-    """The benchmark's data: the training part every tool searches on and the held-out test part."""
+    """The benchmark's data: the training part every tool searches on and the held-out test part.
 
+    ``raw_train``/``raw_test`` are what automl is given (texts for the text task); ``X_*`` the
+    model inputs the peers train on (token ids for text).
+    """
+
+    task: str
     X_train: np.ndarray
     y_train: np.ndarray
     X_test: np.ndarray
     y_test: np.ndarray
     n_classes: int
+    raw_train: Any
+    raw_test: Any
+    vocab_size: int | None = None
+
+    @property
+    def chance(self) -> float:
+        """The test accuracy of always predicting the training part's majority class."""
+        majority = np.bincount(self.y_train).argmax()
+        return float(np.mean(self.y_test == majority))
 
 
 def load_split(task: str) -> Split:
-    """Digits images (task "image") or breast cancer features (task "tabular"), split 80/20 stratified."""
+    """The task's built-in data, split 80/20 stratified (split seed 0)."""
     if task == "image":
+        from sklearn.datasets import load_digits
+
         digits = load_digits()
         X, y = (digits.images / 16.0).astype(np.float32)[..., np.newaxis], digits.target
     elif task == "tabular":
+        from sklearn.datasets import load_breast_cancer
+
         X, y = load_breast_cancer(return_X_y=True)
         X = X.astype(np.float32)
+    elif task == "text":
+        from automl.data.text import builtin_text
+
+        data = builtin_text()
+        X, y = np.asarray(data.X, dtype=object), data.y
     else:
-        raise ValueError(f"unknown task {task!r}; use image or tabular")
+        raise ValueError(f"unknown task {task!r}; use image, tabular or text")
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_FRACTION, stratify=y, random_state=SPLIT_SEED
     )
-    if task == "tabular":  # the MLPs of every tool need standardised features: fit on the training part only
+    raw_train, raw_test, vocab_size = X_train, X_test, None
+    if task == "tabular":  # every tool's MLP needs standardised features: fitted on the training part only
         scaler = StandardScaler().fit(X_train)
         X_train, X_test = scaler.transform(X_train).astype(np.float32), scaler.transform(X_test).astype(np.float32)
-    return Split(X_train, y_train.astype(np.int64), X_test, y_test.astype(np.int64), int(len(np.unique(y))))
+        raw_train, raw_test = X_train, X_test
+    if task == "text":
+        from automl.data.text import builtin_text
+
+        vectorizer = builtin_text().make_preprocessor().fit(X_train, y_train)
+        X_train, X_test = vectorizer.transform(X_train), vectorizer.transform(X_test)
+        vocab_size = vectorizer.max_tokens
+    return Split(
+        task,
+        X_train,
+        y_train.astype(np.int64),
+        X_test,
+        y_test.astype(np.int64),
+        int(len(np.unique(y))),
+        raw_train,
+        raw_test,
+        vocab_size,
+    )
 
 
-class Picker(Protocol):
-    """Draws one hyperparameter value; implemented over KerasTuner and Optuna."""
+def space_of(task: str) -> Any:
+    from automl.space import load_space
 
-    def int(self, name: str, low: int, high: int, log: bool = False) -> int: ...
-    def float(self, name: str, low: float, high: float, log: bool = False, step: float | None = None) -> float: ...
-    def choice(self, name: str, choices: list[Any]) -> Any: ...
+    return load_space(task)
 
 
-class KerasTunerPicker:
-    """`Picker` over a KerasTuner `HyperParameters`."""
+class KerasTunerTrial:
+    """What `SearchSpace.sample` asks of a trial, over KerasTuner's `HyperParameters`.
 
-    def __init__(self, hp: Any) -> None:
-        self.hp = hp
+    Each parameter's default is the space's default, so KerasTuner's first trial (drawn before it
+    knows any parameter) is the space's default configuration, as automl's and the Optuna script's.
+    """
 
-    def int(self, name: str, low: int, high: int, log: bool = False) -> int:
-        return self.hp.Int(name, low, high, sampling="log" if log else "linear")
+    def __init__(self, hp: Any, defaults: dict[str, Any]) -> None:
+        self.hp, self.defaults = hp, defaults
 
-    def float(self, name: str, low: float, high: float, log: bool = False, step: float | None = None) -> float:
-        return self.hp.Float(name, low, high, step=step, sampling="log" if log else "linear")
+    def suggest_int(self, name: str, low: int, high: int, step: int = 1, log: bool = False) -> int:
+        sampling = "log" if log else "linear"
+        return self.hp.Int(name, low, high, step=None if log else step, sampling=sampling, default=self._default(name))
 
-    def choice(self, name: str, choices: list[Any]) -> Any:
-        return self.hp.Choice(name, choices)
+    def suggest_float(self, name: str, low: float, high: float, step: float | None = None, log: bool = False) -> float:
+        sampling = "log" if log else "linear"
+        return self.hp.Float(name, low, high, step=step, sampling=sampling, default=self._default(name))
 
+    def suggest_categorical(self, name: str, choices: list[Any]) -> Any:
+        return self.hp.Choice(name, list(choices), default=self._default(name))
 
-class OptunaPicker:
-    """`Picker` over an Optuna `Trial`."""
-
-    def __init__(self, trial: Any) -> None:
-        self.trial = trial
-
-    def int(self, name: str, low: int, high: int, log: bool = False) -> int:
-        return self.trial.suggest_int(name, low, high, log=log)
-
-    def float(self, name: str, low: float, high: float, log: bool = False, step: float | None = None) -> float:
-        return self.trial.suggest_float(name, low, high, log=log, step=step)
-
-    def choice(self, name: str, choices: list[Any]) -> Any:
-        return self.trial.suggest_categorical(name, choices)
+    def _default(self, name: str) -> Any:
+        return self.defaults.get(name)
 
 
-def build_model(pick: Picker, task: str, input_shape: tuple[int, ...], n_classes: int) -> Any:
-    """A compiled Keras model drawn from the peers' space (see the module docstring)."""
+def build_model(config: dict[str, Any], split: Split) -> tuple[Any, Any]:
+    """The compiled Keras model of a sampled configuration and its `ModelSpec` (automl's own build)."""
+    from automl.backends import get_backend
+    from automl.model import build_spec
+
+    spec = build_spec(
+        config,
+        input_shape=split.X_train.shape[1:],
+        n_outputs=split.n_classes,
+        problem_type="classification",
+        vocab_size=split.vocab_size,
+    )
+    return get_backend("keras").build(spec), spec
+
+
+def fit_settings(spec: Any, y: np.ndarray) -> dict[str, Any]:
+    """The keyword arguments of `model.fit` for a configuration: its batch size, class weights and
+    early stopping on the validation loss with the best weights restored (as automl trains)."""
     import keras
 
-    activation = pick.choice("activation", ACTIVATIONS)
-    model = keras.Sequential([keras.Input(input_shape)])
-    if task == "image":
-        for i in range(pick.int("n_blocks", 1, 3)):
-            filters = pick.int(f"filters_{i}", 16, 128, log=True)
-            kernel = pick.choice(f"kernel_{i}", [3, 5])
-            model.add(keras.layers.Conv2D(filters, kernel, padding="same", activation=activation))
-            model.add(keras.layers.MaxPooling2D(2, padding="same"))
-        model.add(keras.layers.Flatten())
-        hidden = [pick.int("dense_units", 32, 256, log=True)]
-    else:
-        hidden = [pick.int(f"units_{i}", 16, 256, log=True) for i in range(pick.int("n_layers", 1, 3))]
-    dropout = pick.float("dropout", 0.0, 0.5, step=0.1)
-    for units in hidden:
-        model.add(keras.layers.Dense(units, activation=activation))
-        if dropout:
-            model.add(keras.layers.Dropout(dropout))
-    model.add(keras.layers.Dense(n_classes, activation="softmax"))
-    optimizer = pick.choice("optimizer", OPTIMIZERS)
-    learning_rate = pick.float("learning_rate", 1e-4, 1e-1, log=True)
-    model.compile(
-        optimizer=keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}}),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
+    from automl.backends.base import class_weights
+
+    callbacks = []
+    if spec.early_stopping_patience:
+        callbacks.append(
+            keras.callbacks.EarlyStopping("val_loss", patience=spec.early_stopping_patience, restore_best_weights=True)
+        )
+    return {"batch_size": spec.batch_size, "class_weight": class_weights(spec, y), "callbacks": callbacks}

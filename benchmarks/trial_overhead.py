@@ -1,26 +1,23 @@
-"""Per-trial overhead of automl's machinery against a bare Keras script doing the same training.
+"""Per-trial overhead of automl's machinery against a bare Keras loop doing the same work.
 
 For a few fixed image configurations (scikit-learn digits, the same 5 stratified folds), times:
 
 - automl: one trial of ``automl.search`` on a space whose only point is that configuration
   (Optuna sampling and storage writes, spec and model build, our callbacks and progress, all
-  metrics, per-fold MLflow logging; real SQLite stores); the trial's own duration as Optuna
-  recorded it, the study and MLflow set-up excluded;
-- bare: what a hand-written script runs for the same configuration on the same folds: per fold,
-  seed, build and compile the same Keras model, ``fit`` with the same batch size and epochs,
-  validating on the validation fold, ``predict``, ``accuracy_score``, and ``clear_session`` to
-  free the fold's model (as KerasTuner does between trials).
+  metrics, per-fold MLflow logging and the out-of-fold predictions; real SQLite stores); the
+  trial's own duration as Optuna recorded it, the study and MLflow set-up excluded;
+- bare: a hand-written loop that does the same training the same way: one model per trial, put
+  back to its untrained weights and optimizer state before each fold (as automl's fold reuse
+  does), ``fit`` with the same batch size and epochs validating on the fold, ``predict``,
+  ``accuracy_score``, and one ``clear_session`` at the end of the trial.
 
-Every fold trains exactly 10 epochs on both sides (no early stopping), so the two do the same
-training and the difference is the machinery's.
+A second pair times both with a new model per fold (automl without fold reuse; the bare loop
+building per fold, still one ``clear_session`` per trial). Every fold trains exactly 10 epochs
+on both sides (no early stopping). All run in this process, alternating, after one warm-up of
+each (TensorFlow import and first tracing excluded). Prints per configuration the median seconds
+of each, the range over repeats, and automl's overhead as a percentage of the bare time.
 
-A third column times automl with a new model per fold (as before fold reuse), which shows
-what reusing the traced graph saves. All run in this process, alternating, after one warm-up
-of each (TensorFlow import and first tracing excluded). Prints per configuration the median
-seconds of each and automl's overhead as a percentage of the bare time (negative: automl is
-faster). Prints only.
-
-    python benchmarks/trial_overhead.py --repeats 3
+    python benchmarks/trial_overhead.py --repeats 5
 """
 
 from __future__ import annotations
@@ -40,7 +37,7 @@ SPACES = {
                pooling: max, head: flatten, dense_units: 128}}}""",
     "cnn-64-64-64-gap": """
       family: {type: categorical, choices: {cnn: {n_blocks: 3, block: {repeat: n_blocks, filters: 64, kernel_size: 3},
-               pooling: max, head: global_avg, dense_units: 128}}}""",
+               pooling: max, head: global_avg, batch_norm: true, dense_units: 128}}}""",
     "mlp-384-384": """
       family: {type: categorical, choices: {mlp: {n_layers: 2, layer: {repeat: n_layers, units: 384}}}}""",
 }
@@ -48,7 +45,7 @@ REST = """
   activation: relu
   optimizer: {name: {type: categorical, choices: {adam: {learning_rate: 2.0e-3, beta_1: 0.9}}}}
   regularization: {dropout: 0.2, l2: 1.0e-5, batch_norm: false,
-                   augmentation: {flip: none, shift: 0.0, rotation: 0.0}}
+                   augmentation: {shift: 0.0, rotation: 0.0}}
   training: {batch_size: 64, epochs: 10, early_stopping_patience: 0}  # the same work on both sides
 """
 N_SPLITS = 5
@@ -72,6 +69,7 @@ def time_automl(space: Path, runs_dir: Path) -> tuple[float, dict[str, Any], lis
         pruner="none",
         runs_dir=runs_dir,
         refit=False,
+        ensemble_size=0,
         verbose=False,
     )
     trial = result.study.trials[-1]
@@ -92,25 +90,30 @@ def rebuilding_per_fold() -> Iterator[None]:
         del KerasBackend.snapshot
 
 
-def time_bare(config: dict[str, Any], seed: int = 0) -> tuple[float, list[int]]:
+def time_bare(config: dict[str, Any], seed: int = 0, reuse: bool = True) -> tuple[float, list[int]]:
     """The same configuration trained by a hand-written Keras loop over the same folds."""
     import keras
-    from automl.architectures import build_spec
-    from automl.cv import make_splits
     from sklearn.metrics import accuracy_score
 
     from automl.backends.keras import KerasBackend
     from automl.data import load_dataset
+    from automl.model import build_spec
+    from automl.trial.cv import make_splits
 
     data = load_dataset("image", None, n_splits=N_SPLITS)
     X, y = data.X, data.y
     splits = make_splits(data, N_SPLITS, seed)
-    spec = build_spec(config, input_shape=X.shape[1:], n_outputs=data.n_outputs, objective="classification")
+    spec = build_spec(config, input_shape=X.shape[1:], n_outputs=data.n_outputs, problem_type="classification")
+    backend = KerasBackend()
     start = time.perf_counter()
-    epochs = []
+    epochs, model, untrained = [], None, None
     for fold, (train, valid) in enumerate(splits):
         keras.utils.set_random_seed(seed + fold)
-        model = KerasBackend().build(spec)  # the same Keras layers a hand-written script would stack
+        if reuse and model is not None:
+            backend.restore(model, untrained)  # the untrained weights and optimizer state, as automl does
+        else:
+            model = backend.build(spec)  # the same Keras layers a hand-written script would stack
+            untrained = backend.snapshot(model)
         history = model.fit(
             X[train],
             y[train],
@@ -121,13 +124,13 @@ def time_bare(config: dict[str, Any], seed: int = 0) -> tuple[float, list[int]]:
         ).history
         accuracy_score(y[valid], model.predict(X[valid], batch_size=1024, verbose=0).argmax(axis=1))
         epochs.append(len(history["loss"]))
-        keras.backend.clear_session()
+    keras.backend.clear_session()
     return time.perf_counter() - start, epochs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -137,28 +140,30 @@ def main() -> None:
         _, warm_config, _ = time_automl(first, tmp_path / "warm-up")  # imports and first tracing, both sides
         time_bare(warm_config)
         for name, space in spaces.items():
-            ours, rebuilt, bare = [], [], []
-            for repeat in range(args.repeats):
+            times: dict[str, list[float]] = {"automl": [], "bare": [], "automl rebuilt": [], "bare rebuilt": []}
+            for repeat in range(args.repeats):  # alternating, so that a busy moment hits both sides
                 seconds, config, our_epochs = time_automl(space, tmp_path / f"{name.split()[0]}-{repeat}")
-                ours.append(seconds)
-                with rebuilding_per_fold():
-                    rebuilt.append(time_automl(space, tmp_path / f"{name.split()[0]}-{repeat}-rebuilt")[0])
+                times["automl"].append(seconds)
                 seconds, bare_epochs = time_bare(config)
-                bare.append(seconds)
-            medians = [statistics.median(times) for times in (ours, rebuilt, bare)]
-            rows.append((name, *medians, our_epochs, bare_epochs))
-            print(f"  {name}: automl {ours}, automl rebuilding {rebuilt}, bare {bare}", flush=True)
-    print(
-        f"\n{'configuration':<22} {'automl s':>9} {'rebuilt s':>10} {'bare s':>8} {'overhead':>9} {'rebuilt':>8}"
-        "  epochs per fold (automl | bare)"
-    )
-    for name, ours_s, rebuilt_s, bare_s, our_epochs, bare_epochs in rows:
-        overhead, rebuilt_overhead = (100 * (t - bare_s) / bare_s for t in (ours_s, rebuilt_s))
-        print(
-            f"{name:<22} {ours_s:>9.1f} {rebuilt_s:>10.1f} {bare_s:>8.1f} {overhead:>8.1f}% {rebuilt_overhead:>7.1f}%"
-            f"  {our_epochs} | {bare_epochs}"
-        )
-    print("overhead: (automl − bare) / bare; rebuilt: the same for automl with a new model per fold (before reuse)")
+                times["bare"].append(seconds)
+                with rebuilding_per_fold():
+                    times["automl rebuilt"].append(time_automl(space, tmp_path / f"{name.split()[0]}-{repeat}-r")[0])
+                times["bare rebuilt"].append(time_bare(config, reuse=False)[0])
+            rows.append((name, times, our_epochs, bare_epochs))
+            print(f"  {name}: " + "; ".join(f"{k} {[round(t, 1) for t in v]}" for k, v in times.items()), flush=True)
+    print("\n| configuration | automl s | bare s | overhead | automl rebuilt s | bare rebuilt s | overhead | epochs |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, times, our_epochs, bare_epochs in rows:
+        cells = []
+        for ours, bare in (("automl", "bare"), ("automl rebuilt", "bare rebuilt")):
+            a, b = statistics.median(times[ours]), statistics.median(times[bare])
+            cells += [_spread(times[ours]), _spread(times[bare]), f"{100 * (a - b) / b:+.1f}%"]
+        print(f"| {name} | " + " | ".join(cells) + f" | {our_epochs} / {bare_epochs} |")
+    print("median (min–max) over the repeats; overhead: (automl − bare) / bare of the medians")
+
+
+def _spread(values: list[float]) -> str:
+    return f"{statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f})"
 
 
 if __name__ == "__main__":

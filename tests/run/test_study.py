@@ -13,6 +13,7 @@ from automl.run.settings import PRUNERS, SAMPLERS
 from automl.run.study import make_pruner, make_sampler, open_study
 from automl.space import load_space
 from automl.stores import default_storage, redact
+from automl.trial.racing import FoldRacing
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -25,6 +26,7 @@ SAMPLER_TYPES = {
 }
 NEEDS = {"cmaes": "cmaes", "gp": "torch"}
 PRUNER_TYPES = {
+    "racing": FoldRacing,
     "hyperband": optuna.pruners.HyperbandPruner,
     "sha": optuna.pruners.SuccessiveHalvingPruner,
     "median": optuna.pruners.MedianPruner,

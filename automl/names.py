@@ -25,6 +25,7 @@ class TrialAttr:
     PROMISING = "promising"  # stopped by rung arithmetic while not behind the best trial: worth completing
     COMPLETES = "completes"  # this trial runs trial N's configuration to the end (N was promising)
     SURPLUS = "surplus"  # skipped before training: the budget was taken by other workers
+    DUPLICATE_OF = "duplicate_of"  # skipped before training: trial N tried the same configuration
     WORKER = "automl.worker"  # the worker id that ran it (w0, w1, a user's --worker-id)
     WORKER_PID = "automl.worker_pid"  # host:pid of the process that ran it (see ``host_pid``)
 
@@ -48,6 +49,7 @@ class Tag:
     STUDY = "automl.study"
     STORAGE = "automl.storage"
     MODEL_URI = "automl.model_uri"  # on a search's parent run: its refit best model
+    NOTE = "automl.note"  # something a reader of the run should know (e.g. it was ended later)
     TRIAL_NUMBER = "optuna.trial_number"
     FAIL_REASON = TrialAttr.FAIL_REASON
     STOP_REASON = TrialAttr.STOP_REASON

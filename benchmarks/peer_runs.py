@@ -58,7 +58,7 @@ def _automl_data(split: Split, directory: str) -> tuple[Any, dict[str, Any]]:
     return path, {}
 
 
-def run_automl(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
+def run_automl(task: str, split: Split, seed: int, budget: float, space: str | None = None) -> dict[str, Any]:
     """automl's Python API on the training part: its shipped space, 5-fold CV, racing, ensemble."""
     import optuna
 
@@ -77,6 +77,7 @@ def run_automl(task: str, split: Split, seed: int, budget: float) -> dict[str, A
             seed=seed,
             runs_dir=f"{runs_dir}/runs",
             verbose=False,
+            space=space,
             **options,
         )
         job_s = time.perf_counter() - started
@@ -100,13 +101,52 @@ def run_automl(task: str, split: Split, seed: int, budget: float) -> dict[str, A
         }
         if hasattr(result, "best_single_model"):  # not the automl of commit 99e8542 (automl-main)
             record["first_test_accuracy"] = _first_configuration_accuracy(result.study, split, seed)
+            labels = np.unique(split.y_train, return_inverse=True)[1]  # the class indices automl trained on
+            record["ensemble_sizes"] = _ensemble_sizes(result, labels, seed)
         return record
+
+
+ENSEMBLE_SIZES = (1, 2, 5, 10, 25, 50)
+
+
+def _ensemble_sizes(result: Any, y: np.ndarray, seed: int) -> dict[str, dict[str, float]]:
+    """For choosing ``--ensemble-size``: the selection's out-of-fold and bootstrap-corrected scores at
+    several sizes, on this search's completed trials (after the job: outside its budget)."""
+    from automl.refit.ensemble import CANDIDATES, choose_ensemble
+    from automl.tracking.tracker import Tracker
+    from automl.trial.metrics import get_metric
+
+    tracker = Tracker(result.tracking_uri, result.study.study_name)
+    complete = sorted(
+        (t for t in result.study.get_trials(deepcopy=False) if t.value is not None and t.state.name == "COMPLETE"),
+        key=lambda t: -t.value,
+    )[:CANDIDATES]
+    predictions = {t.number: tracker.load_out_of_fold(t.user_attrs["mlflow_run_id"]) for t in complete}
+    predictions = {k: v for k, v in predictions.items() if v is not None}
+    if len(predictions) < 2:
+        return {}
+    metric = get_metric("accuracy", "classification")
+    sizes = {}
+    for size in ENSEMBLE_SIZES:
+        choice = choose_ensemble(predictions, y, metric, size, seed)
+        sizes[str(size)] = {
+            "oof": choice.score,
+            "corrected": choice.corrected_score,
+            "corrected_single": choice.corrected_single_score,
+            "members": len(choice.counts),
+        }
+    return sizes
 
 
 def run_automl_main(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
     """The automl of commit 99e8542, called the same way (compare_peers.py puts its tree first on
-    PYTHONPATH): its budget covered the search only, its refit came after."""
-    return run_automl(task, split, seed, budget)
+    PYTHONPATH) with its own shipped space: its budget covered the search only, its refit came after."""
+    from pathlib import Path
+
+    import automl
+
+    tree = Path(automl.__file__).resolve().parents[1]  # the worktree's shipped spaces, not the installed ones
+    return run_automl(task, split, seed, budget, space=str(tree / "search_spaces" / f"{task}.yaml"))
 
 
 def _time_at_chance(study: Any, split: Split) -> dict[str, float]:

@@ -44,9 +44,12 @@ def load_dataset(
         dataset = _builtin(task, None if data is None else data.removeprefix(BUILTIN_PREFIX))
     elif isinstance(data, tuple | list) and len(data) == 2:
         _reject_unused("(X, y) arrays", options)
-        dataset = from_arrays(
-            np.asarray(data[0]), np.asarray(data[1]), task=task, name="arrays", problem_type=problem_type
-        )
+        if task == "tabular":
+            dataset = tabular_from_arrays(data[0], data[1], problem_type=problem_type)
+        else:
+            dataset = from_arrays(
+                np.asarray(data[0]), np.asarray(data[1]), task=task, name="arrays", problem_type=problem_type
+            )
     elif isinstance(data, str | Path):
         dataset = _from_path(task, Path(data), problem_type=problem_type, **options)
     else:
@@ -58,6 +61,33 @@ def load_dataset(
     _check_classes(dataset, n_splits)
     _check_groups(dataset, n_splits)
     return dataset
+
+
+def tabular_from_arrays(X: Any, y: Any, *, problem_type: str | None = None) -> Dataset:
+    """A tabular ``Dataset`` from a 2-D array or a DataFrame and its targets: the same raw rows and
+    per-fold preprocessing (imputation, scaling, one-hot encoding) as a CSV gets."""
+    import pandas as pd
+
+    from automl.data.tabular import tabular_dataset
+
+    if isinstance(X, pd.DataFrame):
+        features = X
+    else:
+        values = np.asarray(X)
+        if values.ndim != 2:
+            raise DataError(f"arrays: tabular X must be 2-D (rows, columns), got shape {values.shape}")
+        features = pd.DataFrame(values, columns=[f"x{i}" for i in range(values.shape[1])])
+    labels = np.asarray(y)
+    if labels.ndim != 1:
+        raise DataError(f"arrays: y must be one label per example (1-D), got shape {labels.shape}")
+    target = pd.Series(labels, name="y")
+    if len(features) != len(target):
+        raise DataError(f"arrays: X has {len(features)} rows but y has {len(target)}")
+    if len(features) == 0:
+        raise DataError("arrays: no examples")
+    if target.isna().any():
+        raise DataError("arrays: y contains missing values")
+    return tabular_dataset(features, target, name="arrays", problem_type=problem_type)
 
 
 def from_arrays(X: np.ndarray, y: np.ndarray, *, task: str, name: str, problem_type: str | None = None) -> Dataset:

@@ -22,11 +22,13 @@ from automl.trial.objective import Objective
 
 
 def counts_toward_budget(trial: FrozenTrial) -> bool:
-    """COMPLETE, PRUNED, or FAIL for a reason of its own (not lost with a worker, not surplus)."""
+    """COMPLETE, PRUNED, or FAIL for a reason of its own (not lost with a worker, not skipped as
+    surplus or as a duplicate)."""
     if trial.state in (TrialState.COMPLETE, TrialState.PRUNED):
         return True
     attrs = trial.user_attrs
-    return trial.state == TrialState.FAIL and TrialAttr.FAIL_REASON in attrs and not attrs.get(TrialAttr.SURPLUS)
+    skipped = attrs.get(TrialAttr.SURPLUS) or attrs.get(TrialAttr.DUPLICATE_OF) is not None
+    return trial.state == TrialState.FAIL and TrialAttr.FAIL_REASON in attrs and not skipped
 
 
 def budget_counts(study: optuna.Study) -> tuple[int, int, int]:
@@ -128,8 +130,8 @@ class JobClock:
     report and the model's logging, all within ``timeout`` seconds from ``start``.
 
     Trials stop early enough to leave time for ``refits`` refits, each estimated from the completed
-    trials' time per fold (a refit trains once on all the data: about one fold's training on
-    ``k / (k - 1)`` as many rows), capped at a quarter of the budget.
+    trials' time per fold (a refit trains like one more fold model: ``automl.refit.refit``),
+    capped at a quarter of the budget.
     """
 
     start: float
@@ -153,7 +155,7 @@ class JobClock:
         ]
         if not per_fold:
             return REFIT_SHARE_BEFORE_ANY * (self.timeout or 0.0)
-        return float(np.median(per_fold)) * self.n_splits / (self.n_splits - 1)
+        return float(np.median(per_fold))
 
     def trial_deadline(self, study: optuna.Study) -> float | None:
         """When trials must stop so that the refit, the report and the logging end within the budget."""

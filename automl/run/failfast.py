@@ -6,9 +6,14 @@ from collections import Counter
 
 import optuna
 
+from automl.logs import get_logger
 from automl.trial.outcome import FINISHED, fail_reason, says_something_about_its_configuration
+from automl.trial.repeats import repeats_in_a_row
+
+log = get_logger(__name__)
 
 FAILURES_BEFORE_STOP = 5
+REPEATS_BEFORE_STOP = 20  # proposals in a row that were all tried already: the space has nothing new left
 
 
 def every_trial_fails(study: optuna.Study, n: int = FAILURES_BEFORE_STOP) -> str | None:
@@ -33,4 +38,22 @@ def every_trial_fails(study: optuna.Study, n: int = FAILURES_BEFORE_STOP) -> str
 def stop_when_every_trial_fails(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
     """An ``optimize`` callback: stop the study when ``every_trial_fails`` says so."""
     if trial.state == optuna.trial.TrialState.FAIL and every_trial_fails(study):
+        study.stop()
+
+
+def nothing_new_left(study: optuna.Study) -> str | None:
+    """A message when the sampler's last proposals were all configurations the study already tried."""
+    if repeats_in_a_row(study) < REPEATS_BEFORE_STOP:
+        return None
+    return (
+        f"the last {REPEATS_BEFORE_STOP} proposals were all configurations the study already tried: the search "
+        "space has nothing new left; widen it, or use a sampler that covers it (--sampler random)"
+    )
+
+
+def stop_when_nothing_new_is_left(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+    """An ``optimize`` callback: stop (and say why) when ``nothing_new_left``."""
+    message = nothing_new_left(study)
+    if message:
+        log.warning("stopping: %s", message)
         study.stop()

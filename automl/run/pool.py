@@ -26,7 +26,7 @@ from automl.run.budget import budget_reached
 from automl.run.devices import Slot, discover_gpus, plan_slots, select_gpus
 from automl.run.lost import LostTrialHandler, fail_trials_of
 from automl.run.settings import SearchSettings, StudyRecord
-from automl.run.worker import move_deadline
+from automl.run.worker import PARENT_ENV, move_deadline
 from automl.stores import is_local_tracking_store
 from automl.tracking.relay import TrackerRelay
 from automl.tracking.tracker import Tracker
@@ -78,7 +78,12 @@ def run_pool(
     which this loop keeps up to date.
     """
     relay = TrackerRelay(tracker) if is_local_tracking_store(tracker.tracking_uri) else None
-    base_env = {**os.environ, "AUTOML_STORAGE": storage_url, "AUTOML_TRACKING_URI": tracker.tracking_uri}
+    base_env = {
+        **os.environ,
+        "AUTOML_STORAGE": storage_url,
+        "AUTOML_TRACKING_URI": tracker.tracking_uri,
+        PARENT_ENV: str(os.getpid()),  # a worker whose search is gone stops taking trials
+    }
     if relay is not None:
         base_env.update(relay.environment())
     on_lost = LostTrialHandler(tracker)

@@ -33,7 +33,7 @@ from automl.run.budget import (
     keep_to_the_clock,
     stop_at_budget,
 )
-from automl.run.failfast import every_trial_fails, stop_when_every_trial_fails
+from automl.run.failfast import every_trial_fails, stop_when_every_trial_fails, stop_when_nothing_new_is_left
 from automl.run.pool import plan_workers, run_pool
 from automl.run.session import SearchSession, build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord, options, signature
@@ -43,6 +43,7 @@ from automl.tracking.leaderboard import describe_outcomes, leaderboard, leaderbo
 from automl.tracking.report import write_report
 from automl.tracking.tracker import Tracker
 from automl.trial.interrupts import raise_if_interrupted, stop_on_signals
+from automl.trial.outcome import FINISHED
 from automl.trial.progress import SearchProgress
 
 log = get_logger(__name__)
@@ -151,6 +152,11 @@ def _run(settings: SearchSettings, clock: JobClock, console: Console, verbose: b
     if session.lost:
         numbers = ", ".join(map(str, session.lost))
         log.info("trial(s) %s were left running by a process that is gone: failed, queued again", numbers)
+    finished = {t.number: (t.state.name, t.value) for t in study.get_trials(deepcopy=False, states=FINISHED)}
+    closed = tracker.close_runs_of_finished_trials(finished) if finished else []
+    if closed:
+        numbers = ", ".join(map(str, closed))
+        log.info("trial(s) %s finished while their MLflow runs stayed open (their process was gone): ended", numbers)
     log.info(
         "data: %s %s, space: %s, metric: %s, %d-fold CV, backend(s): %s",
         parts.dataset.name,
@@ -251,6 +257,7 @@ def _run_trials(
         complete_promising(lambda: settings.n_trials, lambda: objective.deadline),
         stop_at_budget(settings.n_trials),  # `automl worker`s elsewhere may share the study
         stop_when_every_trial_fails,
+        stop_when_nothing_new_is_left,
     ]
     with progress, stop_on_signals():
         study.optimize(

@@ -9,6 +9,7 @@ from (the arguments, or the study's record) differ.
 from __future__ import annotations
 
 import tempfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,7 +102,8 @@ def open_search(
 
     Heartbeats (RDB storages) let any process find trials whose worker stopped beating; trials of
     processes of this host that no longer exist are failed at once. Both end the lost trial's
-    MLflow run and queue its configuration again. A new study starts from the space's defaults.
+    MLflow run and queue its configuration again. A new study starts from the space's defaults;
+    a study that has trials gets a sampler seed of its own (``resumed_seed``).
     """
     on_lost = LostTrialHandler(tracker)
     study = open_study(
@@ -116,10 +118,23 @@ def open_search(
             chance=parts.dataset.majority_rate if parts.metric.name == "accuracy" else None,
         ),
     )
-    if not study.get_trials(deepcopy=False):
+    existing = len(study.get_trials(deepcopy=False))
+    if existing:  # a resumed study, or a worker joining: a seed of its own, so no earlier draw is replayed
+        study.sampler = make_sampler(settings.sampler, resumed_seed(sampler_seed, existing))
+    else:
         _enqueue_defaults(study, parts.space, settings.backends)
     lost = fail_trials_of_dead_local_processes(study, on_lost)
     return SearchSession(settings, parts, study, tracker, on_lost, lost)
+
+
+def resumed_seed(seed: int, trials: int) -> int:
+    """The sampler seed of a process that opens a study holding ``trials`` trials.
+
+    A fresh study keeps ``seed`` (a one-worker search with --seed repeats). A resumed study, a
+    restarted worker or a worker that joins gets another seed, derived from ``seed`` and the
+    number of trials already there: its sampler does not replay the draws of the ones before.
+    """
+    return (seed + zlib.crc32(f"resume-{trials}".encode())) % 2**31
 
 
 def _enqueue_defaults(study: optuna.Study, space: SearchSpace, backends: list[str]) -> None:

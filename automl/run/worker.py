@@ -21,7 +21,7 @@ from automl.errors import ConfigError
 from automl.logs import get_logger
 from automl.names import StudyAttr, Tag, TrialAttr, host_pid
 from automl.run.budget import BudgetedObjective, budget_counts, complete_promising
-from automl.run.failfast import every_trial_fails
+from automl.run.failfast import every_trial_fails, nothing_new_left
 from automl.run.session import build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord
 from automl.run.study import open_storage
@@ -33,6 +33,7 @@ from automl.trial.objective import TrialTracker
 from automl.trial.progress import SearchProgress
 
 POLL_S = 1.0
+PARENT_ENV = "AUTOML_SEARCH_PID"  # set by the search process for the workers it starts
 
 log = get_logger(__name__)
 
@@ -126,9 +127,12 @@ def _budget_left(study: optuna.Study, worker_id: str) -> bool:
         n_trials = record.n_trials
         if n_trials is not None and done >= n_trials:
             return False
-        failing = every_trial_fails(study)
+        failing = every_trial_fails(study) or nothing_new_left(study)
         if failing:
             log.warning("[%s] stopping: %s", worker_id, failing)
+            return False
+        if not _search_alive():
+            log.warning("[%s] stopping: the search process that started this worker is gone", worker_id)
             return False
         if n_trials is None or done + running + waiting < n_trials or waiting > 0:
             return True
@@ -136,6 +140,13 @@ def _budget_left(study: optuna.Study, worker_id: str) -> bool:
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)  # a running trial may be a dead worker's: retry it
         time.sleep(POLL_S)
+
+
+def _search_alive() -> bool:
+    """False when this worker was started by a search process (``automl.run.pool``) that is gone:
+    its trials' logging went through that process, and nobody would finish the search."""
+    parent = os.environ.get(PARENT_ENV)
+    return parent is None or os.getppid() == int(parent)
 
 
 def _device_label(backend_devices: set[str]) -> str:

@@ -25,13 +25,16 @@ KEY_PARAMS = (
 
 
 def leaderboard(study: optuna.Study) -> pd.DataFrame:
-    """Finished trials with score ± std, state, backend, duration and key parameters.
+    """Finished trials (but repeats skipped before training) with score ± std, state, backend,
+    duration and key parameters.
 
     Completed trials come first, best score first; pruned and failed trials follow.
     """
     rows = []
     for trial in study.get_trials(deepcopy=False, states=FINISHED):
         attrs = trial.user_attrs
+        if TrialAttr.DUPLICATE_OF in attrs:  # a repeat skipped before training: nothing to show
+            continue
         fold_scores = attrs.get(TrialAttr.FOLD_SCORES) or []
         row = {
             "trial": trial.number,
@@ -71,7 +74,8 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
 def outcomes(study: optuna.Study) -> dict[str, int]:
     """How the study's trials ended: evaluated (trained at all), completed, and why the others stopped."""
     trials = study.get_trials(deepcopy=False, states=FINISHED)
-    trained = [t for t in trials if t.state != optuna.trial.TrialState.FAIL or not t.user_attrs.get(TrialAttr.SURPLUS)]
+    skipped = (TrialAttr.SURPLUS, TrialAttr.DUPLICATE_OF)
+    trained = [t for t in trials if not any(t.user_attrs.get(key) is not None for key in skipped)]
     stopped = Counter(t.user_attrs.get(TrialAttr.STOPPED_BY, "pruner") for t in trained if t.state.name == "PRUNED")
     return {
         "evaluated": len(trained),

@@ -131,6 +131,29 @@ class Tracker:
             self.client.set_terminated(run.info.run_id, "FAILED")
         self.client.set_terminated(self.parent_id, status)
 
+    def close_runs_of_finished_trials(self, finished: dict[int, tuple[str, float | None]]) -> list[int]:
+        """End the trial runs left RUNNING whose trials the study has finished (their search process was
+        gone before it could log the end): ``finished`` maps trial numbers to (state, value).
+        Returns the trial numbers whose runs were ended."""
+        left_open = self.client.search_runs(
+            [self.experiment_id], filter_string="attributes.status = 'RUNNING'", max_results=5000
+        )
+        closed = []
+        for run in left_open:
+            number = run.data.tags.get(Tag.TRIAL_NUMBER)
+            if number is None or int(number) not in finished:
+                continue
+            state, value = finished[int(number)]
+            metrics = [] if value is None else [Metric("score", float(value), int(time.time() * 1000), 0)]
+            tags = [
+                RunTag(Tag.STATE, state),
+                RunTag(Tag.NOTE, "ended later: its process was gone before it logged the end"),
+            ]
+            self.client.log_batch(run.info.run_id, metrics=metrics, tags=tags)
+            self.client.set_terminated(run.info.run_id, RUN_STATUS.get(state, "FAILED"))
+            closed.append(int(number))
+        return sorted(closed)
+
     def log_dict(self, data: Any, artifact_file: str, run_id: str | None = None) -> None:
         self.client.log_dict(run_id or self.parent_id, data, artifact_file)
 

@@ -22,6 +22,7 @@ from automl.model.spec import ModelSpec
 from automl.trial.metrics import Metric, all_scores
 
 Split = tuple[np.ndarray, np.ndarray]
+NATIVE_EPOCH_METRICS = ("accuracy", "mae")  # the backends log them per epoch themselves (val_accuracy, val_mae)
 SpecBuilder = Callable[[tuple[int, ...]], ModelSpec]  # input shape -> the trial's ModelSpec
 
 
@@ -186,7 +187,10 @@ def cross_validate(
         else:
             model, built_spec = backend.build(spec), spec
             initial_state = backend.snapshot(model)
-        epoch_hook = None if on_epoch is None else _fold_epoch_hook(on_epoch, fold, data.target)
+        epoch_hook = None
+        if on_epoch is not None:
+            score = _validation_scorer(backend, model, data, metric) if fold == 0 else None
+            epoch_hook = _fold_epoch_hook(on_epoch, fold, data.target, score)
         fit = backend.fit(
             model, spec, data.X_train, data.y_train, validation=(data.X_valid, data.y_valid), on_epoch=epoch_hook
         )
@@ -204,11 +208,34 @@ def cross_validate(
     return result
 
 
-def _fold_epoch_hook(on_epoch: EpochHook, fold: int, target: TargetScaler | None) -> Callable[..., bool]:
+def _fold_epoch_hook(
+    on_epoch: EpochHook, fold: int, target: TargetScaler | None, score: Callable[[], float] | None
+) -> Callable[..., bool]:
     def hook(epoch: int, logs: dict[str, float]) -> bool:
-        return on_epoch(fold, epoch, {name: _in_units(name, value, target) for name, value in logs.items()})
+        logs = {name: _in_units(name, value, target) for name, value in logs.items()}
+        if score is not None:
+            logs.update(score())
+        return on_epoch(fold, epoch, logs)
 
     return hook
+
+
+def _validation_scorer(
+    backend: BaseBackend, model: Any, data: FoldData, metric: Metric
+) -> Callable[[], dict[str, float]] | None:
+    """For a metric the framework does not log per epoch (all but accuracy and mae): a function
+    that scores the model on the fold's validation rows as ``val_<metric>``, so that the pruner
+    sees the optimized metric at every epoch of the first fold, whatever it is."""
+    if metric.name in NATIVE_EPOCH_METRICS:
+        return None
+
+    def score() -> dict[str, float]:
+        output = backend.predict(model, data.X_valid)
+        if data.target is not None:
+            output = data.target.inverse(output)
+        return {f"val_{metric.name}": float(metric.fn(data.y_valid_raw, output))}
+
+    return score
 
 
 def _in_units(name: str, value: float, target: TargetScaler | None) -> float:

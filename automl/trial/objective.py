@@ -22,6 +22,7 @@ from automl.trial.metrics import Metric
 from automl.trial.outcome import INTERRUPTED, OUT_OF_TIME, OutOfTime
 from automl.trial.progress import SearchProgress
 from automl.trial.racing import FoldRacing, StepAxis, Stop
+from automl.trial.repeats import DuplicateConfiguration, skip_if_repeated
 
 log = get_logger(__name__)
 
@@ -81,6 +82,7 @@ class Objective:
             backend_name = (
                 trial.suggest_categorical(BACKEND_PARAM, self.backends) if len(self.backends) > 1 else self.backends[0]
             )
+            skip_if_repeated(trial)
             backend = get_backend(backend_name)
             trial.set_user_attr(TrialAttr.CONFIG, config)
             trial.set_user_attr(TrialAttr.BACKEND, backend_name)
@@ -124,6 +126,9 @@ class Objective:
             trial.set_user_attr(TrialAttr.STOP_REASON, reason)
             trial.set_user_attr(TrialAttr.STOPPED_BY, "budget")
             raise optuna.TrialPruned(reason) from None
+        except DuplicateConfiguration:
+            reason = trial.user_attrs[TrialAttr.FAIL_REASON]
+            raise
         except KeyboardInterrupt:  # Ctrl-C or SIGTERM: Optuna marks the trial failed, the search stops
             reason = INTERRUPTED
             trial.set_user_attr(TrialAttr.FAIL_REASON, reason)
@@ -168,7 +173,10 @@ class Objective:
     def _fold_hook(self, trial: optuna.Trial, run_id: str) -> Any:
         def on_fold(fold: FoldResult, cv: CVResult) -> bool:
             raise_if_interrupted()
-            self.tracker.log_fold(run_id, fold)
+            try:
+                self.tracker.log_fold(run_id, fold)
+            except Exception as exc:  # logging must never throw a computed fold away: the trial goes on
+                log.warning("could not log fold %d of trial %d to MLflow (%s)", fold.fold, trial.number, exc)
             self.progress.fold_finished(fold.fold, fold.score, cv.mean)
             if fold.fit.stopped_by_callback:  # cut short by epoch pruning: not a real fold score
                 return True

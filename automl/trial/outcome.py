@@ -23,8 +23,13 @@ def fail_reason(trial: optuna.trial.FrozenTrial | optuna.Trial) -> str | None:
 
 
 def says_something_about_its_configuration(trial: optuna.trial.FrozenTrial) -> bool:
-    """A failure with a reason of its own: not interrupted, not lost with its worker, not surplus."""
+    """A failure with a reason of its own: not interrupted, not lost with its worker, not skipped
+    (surplus to the budget, or a duplicate of an earlier trial)."""
     reason = fail_reason(trial)
-    if not reason or trial.user_attrs.get(TrialAttr.SURPLUS):
+    if (
+        not reason
+        or trial.user_attrs.get(TrialAttr.SURPLUS)
+        or trial.user_attrs.get(TrialAttr.DUPLICATE_OF) is not None
+    ):
         return False
     return not reason.startswith((INTERRUPTED, LOST_PREFIX))

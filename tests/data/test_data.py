@@ -77,7 +77,7 @@ def test_arrays_with_string_labels() -> None:
     data = load_dataset("tabular", (X, y))
     assert data.name == "arrays" and data.classes == ["ant", "cat", "dog"]
     assert data.y.tolist() == [1, 2, 0] * 5
-    assert data.X.dtype == np.float32 and data.input_shape == (4,)
+    assert data.input_shape == (4,)  # raw rows; each fold standardises them
     assert data.summary()["classes"] == {"ant": 5, "cat": 5, "dog": 5}
 
 
@@ -90,7 +90,8 @@ def test_arrays_as_a_list_pair() -> None:
 def test_grey_images_get_a_channel_axis() -> None:
     X, y = arrays(shape=(6, 6))
     assert load_dataset("image", (X, y)).X.shape == (15, 6, 6, 1)
-    assert load_dataset("tabular", (X, y)).X.shape == (15, 6, 6)  # only image data gains channels
+    with pytest.raises(DataError, match=r"tabular X must be 2-D \(rows, columns\), got shape \(15, 6, 6\)"):
+        load_dataset("tabular", (X, y))  # only image data takes images
 
 
 def test_npz_file(tmp_path: Path) -> None:
@@ -167,7 +168,12 @@ def test_nan_or_inf_in_x(bad: float) -> None:
     X, y = arrays()
     X[3, 1] = bad
     with pytest.raises(DataError, match="X contains NaN or infinite values"):
-        load_dataset("tabular", (X, y))
+        load_dataset("image", (X.reshape(15, 2, 2), y))
+    if np.isnan(bad):  # a table's missing value is imputed in each fold
+        assert load_dataset("tabular", (X, y)).X.isna().sum().sum() == 1
+    else:
+        with pytest.raises(DataError, match=r"column\(s\) \['x1'\] hold infinite values"):
+            load_dataset("tabular", (X, y))
 
 
 def test_length_mismatch() -> None:
@@ -196,5 +202,22 @@ def test_arrays_objective() -> None:
     assert images.problem_type == "classification" and images.n_outputs == 25  # many classes stay classes
     forced = load_dataset("image", (X.reshape(30, 2, 2), y), problem_type="regression")
     assert forced.problem_type == "regression" and forced.X.shape == (30, 2, 2, 1)
-    with pytest.raises(DataError, match="regression needs numeric targets"):
+    with pytest.raises(DataError, match="holds non-numeric values .*regression needs numbers"):
         load_dataset("tabular", (X, np.array(["a", "b", "c"] * 10)), problem_type="regression")
+
+
+def test_tabular_arrays_get_the_same_per_fold_preprocessing_as_a_csv() -> None:
+    from sklearn.datasets import load_breast_cancer
+
+    X, y = load_breast_cancer(return_X_y=True)
+    X = X.copy()
+    X[3, 2] = np.nan  # a missing value: imputed in each fold, as in a CSV
+    data = load_dataset("tabular", (X, y))
+    assert data.make_preprocessor is not None and list(data.X.columns[:2]) == ["x0", "x1"]
+    fitted = data.make_preprocessor().fit(data.X.iloc[:400], data.y[:400])
+    rows = fitted.transform(data.X.iloc[:400])
+    assert np.isfinite(rows).all() and np.allclose(rows.mean(axis=0), 0, atol=1e-5)  # standardised on these rows
+    frame = load_dataset("tabular", (data.X.rename(columns=lambda c: f"col_{c}"), y))
+    assert list(frame.X.columns[:1]) == ["col_x0"]  # a DataFrame keeps its columns
+    with pytest.raises(DataError, match="tabular X must be 2-D"):
+        load_dataset("tabular", (np.zeros((10, 2, 2)), np.arange(10) % 2))

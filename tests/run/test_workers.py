@@ -23,6 +23,7 @@ from mlflow.tracking import MlflowClient
 
 from automl.names import TrialAttr
 from automl.run.budget import counts_toward_budget
+from automl.trial.repeats import deliberate_repeat
 
 SPACE = Path(__file__).parents[1] / "spaces" / "tiny_image.yaml"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -103,9 +104,12 @@ def _check_study(trials: list[optuna.trial.FrozenTrial], runs: list[object], n_t
     assert all(t.state.is_finished() for t in trials)
     assert len({t.number for t in trials}) == len(trials)
     per_trial = Counter(r.data.tags["optuna.trial_number"] for r in runs)  # type: ignore[attr-defined]
-    trained = [t for t in trials if not t.user_attrs.get("surplus")]
+    trained = [t for t in trials if not t.user_attrs.get("surplus") and TrialAttr.DUPLICATE_OF not in t.user_attrs]
     assert per_trial == Counter(str(t.number) for t in trained)
     assert all(r.info.status in ("FINISHED", "FAILED") for r in runs)  # type: ignore[attr-defined]
+    # no configuration trained twice, but for the deliberate retry of a lost trial
+    first_tries = [t for t in trained if not deliberate_repeat(t)]
+    assert len({repr(sorted(t.params.items())) for t in first_tries}) == len(first_tries)
 
 
 @pytest.fixture

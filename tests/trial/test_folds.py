@@ -91,3 +91,31 @@ def test_cross_validated_regression_is_scored_in_the_targets_units() -> None:
     # Targets are 25..346 (std 77): trained on standardised targets, 3 epochs already beat predicting the mean.
     assert 30.0 < cv.mean < 0.9 * float(data.y.std())
     assert cv.folds[0].fit.history["val_mae"][-1] > 10.0  # logged curves are in the target's units too
+
+
+@pytest.mark.parametrize("metric_name", ["f1_macro", "log_loss", "balanced_accuracy"])
+def test_every_metric_is_scored_each_epoch_of_the_first_fold(metric_name: str) -> None:
+    """The pruner sees the optimized metric per epoch whatever it is, not only accuracy and mae."""
+    from automl.backends import get_backend
+    from automl.model import build_spec
+    from automl.trial.metrics import get_metric
+
+    data = load_dataset("image", None, n_splits=3)
+    folds = Folds(data, make_splits(data, 3, 0))
+    config = {
+        "architecture": {"family": "mlp", "layer": [{"units": 16}]},
+        "optimizer": {"name": "adam", "learning_rate": 0.01},
+        "training": {"epochs": 3, "batch_size": 64},
+    }
+    seen: list[tuple[int, int, float]] = []
+
+    def on_epoch(fold: int, epoch: int, logs: dict[str, float]) -> bool:
+        if f"val_{metric_name}" in logs:
+            seen.append((fold, epoch, logs[f"val_{metric_name}"]))
+        return False
+
+    metric = get_metric(metric_name, "classification")
+    spec = lambda shape: build_spec(config, input_shape=shape, n_outputs=10, problem_type="classification")  # noqa: E731
+    result = cross_validate(spec, get_backend("keras"), folds, metric, on_epoch=on_epoch)
+    assert [(f, e) for f, e, _ in seen] == [(0, 0), (0, 1), (0, 2)]  # the first fold, every epoch
+    assert seen[-1][2] == pytest.approx(result.folds[0].score, abs=1e-6)  # the last epoch is the fold's model

@@ -248,8 +248,13 @@ def export(study: str, out: Path, tracking_uri: str | None, runs_dir: Path) -> N
     "an .npy array, or a CSV of flattened features.",
 )
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="CSV file to write (default: stdout).")
+@click.option(
+    "--trust-pickle",
+    is_flag=True,
+    help="Load a model folder saved by automl 0.1, whose preprocessor is a pickle (loading it runs its code).",
+)
 @_friendly_errors
-def predict(model_dir: Path, data: Path, out: Path | None) -> None:
+def predict(model_dir: Path, data: Path, out: Path | None, trust_pickle: bool) -> None:
     """Predict with an exported model; write one prediction per row as CSV.
 
     \b
@@ -258,7 +263,7 @@ def predict(model_dir: Path, data: Path, out: Path | None) -> None:
     """
     from automl.refit.export import predict_file
 
-    frame = predict_file(model_dir, data)
+    frame = predict_file(model_dir, data, trust_pickle=trust_pickle)
     if out is None:
         click.echo(frame.to_csv(index=False), nl=False)
     else:

@@ -83,13 +83,14 @@ def read_raw_rows(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: not a readable CSV file ({str(exc).strip()})") from None
 
 
-def predict_file(model_dir: Path, data: Path) -> pd.DataFrame:
+def predict_file(model_dir: Path, data: Path, *, trust_pickle: bool = False) -> pd.DataFrame:
     """Predictions of the model in ``model_dir`` for the inputs in ``data``, one row each.
 
     ``data`` is a folder of images (any sub-folders; a ``file`` column names each image), a CSV
     of raw rows for tabular and text models, or arrays (.npz, .npy, CSV of flattened features).
+    ``trust_pickle`` lets a folder saved by automl 0.1 (a pickled preprocessor) load.
     """
-    model = load_fitted(model_dir)
+    model = load_fitted(model_dir, trust_pickle=trust_pickle)
     if data.is_dir():
         from automl.data.images import read_image_folder
 

@@ -19,7 +19,11 @@ from automl.model.spec import ModelSpec
 
 META_FILE = "automl.json"
 NATIVE_DIR = "native"
-PREPROCESSOR_FILE = "preprocessor.pkl"
+PREPROCESSOR_FILE = "preprocessor.skops"  # skops: loading it runs no code of the file's
+LEGACY_PREPROCESSOR_SUFFIX = ".pkl"  # automl 0.1 pickled it: loading that runs whatever code it holds
+TRUSTED_TYPES = frozenset(
+    {"automl.data.tabular.TabularPreprocessor", "automl.data.text.TextVectorizer", "numpy.dtype"}
+)  # beyond scikit-learn's and numpy's own, which skops trusts
 TEXT_COLUMN = "text"  # the column of texts in a DataFrame given to a text model
 
 
@@ -84,11 +88,13 @@ class FittedModel:
         return np.asarray(self.classes)[output.argmax(axis=1)]
 
     def save(self, directory: str | Path) -> Path:
-        """Write the native model, the pickled preprocessor (if any) and the metadata into ``directory``."""
+        """Write the native model, the preprocessor (if any; skops) and the metadata into ``directory``."""
         directory = Path(directory)
         get_backend(self.backend).save(self.model, self.spec, directory / NATIVE_DIR)
         if self.preprocessor is not None:
-            (directory / PREPROCESSOR_FILE).write_bytes(pickle.dumps(self.preprocessor))
+            import skops.io
+
+            skops.io.dump(self.preprocessor, directory / PREPROCESSOR_FILE)
         meta = {
             "backend": self.backend,
             "spec": self.spec.to_dict(),
@@ -101,8 +107,9 @@ class FittedModel:
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> FittedModel:
-        """Read a model written by ``save``."""
+    def load(cls, directory: str | Path, *, trust_pickle: bool = False) -> FittedModel:
+        """Read a model written by ``save``. Nothing is unpickled, unless ``trust_pickle`` lets the
+        pickled preprocessor of a model saved by automl 0.1 load (it runs whatever code it holds)."""
         directory = Path(directory)
         meta_path = directory / META_FILE
         if not meta_path.is_file():
@@ -112,9 +119,32 @@ class FittedModel:
         model = get_backend(meta["backend"]).load(directory / NATIVE_DIR, spec)
         preprocessor = None
         if meta.get("preprocessor"):
-            preprocessor = pickle.loads((directory / meta["preprocessor"]).read_bytes())  # written by save() above
+            preprocessor = _load_preprocessor(directory / meta["preprocessor"], trust_pickle)
         target = TargetScaler(**meta["target"]) if meta.get("target") else None
         return cls(meta["backend"], spec, model, meta["classes"], preprocessor, target, meta.get("task"))
+
+
+def _load_preprocessor(path: Path, trust_pickle: bool) -> Preprocessor:
+    """A saved preprocessor: skops with automl's trusted types only, or a legacy pickle on request."""
+    if path.suffix == LEGACY_PREPROCESSOR_SUFFIX:
+        if not trust_pickle:
+            raise DataError(
+                f"{path}: a pickle written by automl 0.1, and loading a pickle runs whatever code it holds; "
+                "if you trust where this folder came from, load it with --trust-pickle (API: trust_pickle=True), "
+                "then save it again to get a pickle-free folder"
+            )
+        return pickle.loads(path.read_bytes())  # noqa: S301 - the caller vouched for this file
+    if path.suffix != Path(PREPROCESSOR_FILE).suffix or not path.is_file():
+        raise DataError(f"{path}: not a preprocessor automl wrote (expected {PREPROCESSOR_FILE})")
+    import skops.io
+
+    found = set(skops.io.get_untrusted_types(file=path))
+    if found - TRUSTED_TYPES:
+        raise DataError(
+            f"{path}: holds types automl does not load ({', '.join(sorted(found - TRUSTED_TYPES))}); "
+            f"a preprocessor automl wrote holds only {', '.join(sorted(TRUSTED_TYPES))}"
+        )
+    return skops.io.load(path, trusted=sorted(found))
 
 
 def _json_default(value: Any) -> Any:
@@ -181,15 +211,15 @@ class FittedEnsemble:
         return directory
 
     @classmethod
-    def load(cls, directory: str | Path) -> FittedEnsemble:
+    def load(cls, directory: str | Path, *, trust_pickle: bool = False) -> FittedEnsemble:
         directory = Path(directory)
         entries = json.loads((directory / ENSEMBLE_FILE).read_text())["members"]
-        members = [FittedModel.load(directory / entry["folder"]) for entry in entries]
+        members = [FittedModel.load(directory / entry["folder"], trust_pickle=trust_pickle) for entry in entries]
         return cls(members, [float(e["weight"]) for e in entries], [int(e["trial"]) for e in entries])
 
 
-def load_fitted(directory: str | Path) -> FittedModel | FittedEnsemble:
+def load_fitted(directory: str | Path, *, trust_pickle: bool = False) -> FittedModel | FittedEnsemble:
     """The model in ``directory``: an ensemble (``ensemble.json``) or a single refit model."""
     if (Path(directory) / ENSEMBLE_FILE).is_file():
-        return FittedEnsemble.load(directory)
-    return FittedModel.load(directory)
+        return FittedEnsemble.load(directory, trust_pickle=trust_pickle)
+    return FittedModel.load(directory, trust_pickle=trust_pickle)

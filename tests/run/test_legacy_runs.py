@@ -100,6 +100,8 @@ def test_the_old_study_resumes_and_the_old_model_exports_and_predicts(legacy_run
 
     exported = _automl("export", STUDY, "--out", "best", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr[-3000:]
+    assert (tmp_path / "best" / "preprocessor.skops").is_file()  # exporting rewrites a 0.1 model without pickles
+    assert not (tmp_path / "best" / "preprocessor.pkl").exists()
     _rows().to_csv(tmp_path / "rows.csv", index=False)
     predicted = _automl("predict", "--model", "best", "--data", "rows.csv", cwd=tmp_path)
     assert predicted.returncode == 0, predicted.stderr[-3000:]
@@ -107,3 +109,15 @@ def test_the_old_study_resumes_and_the_old_model_exports_and_predicts(legacy_run
     assert lines[0] == "prediction" and len(lines) == 21
     assert set(lines[1:]) <= {"malignant", "benign"}
     assert np.mean(np.array(lines[1:]) == load_breast_cancer().target_names[load_breast_cancer().target[:20]]) > 0.7
+
+
+def test_an_old_model_folder_refuses_its_pickle_unless_trusted(legacy_runs: Path, tmp_path: Path) -> None:
+    (folder,) = [p.parent for p in legacy_runs.rglob("automl.json")]  # the 0.1 model folder inside the MLflow model
+    assert (folder / "preprocessor.pkl").is_file()
+    _rows().to_csv(tmp_path / "rows.csv", index=False)
+    refused = _automl("predict", "--model", str(folder), "--data", "rows.csv", cwd=tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "preprocessor.pkl: a pickle written by automl 0.1" in refused.stderr and "--trust-pickle" in refused.stderr
+    trusted = _automl("predict", "--model", str(folder), "--data", "rows.csv", "--trust-pickle", cwd=tmp_path)
+    assert trusted.returncode == 0, trusted.stderr[-2000:]
+    assert set(trusted.stdout.split()[1:]) <= {"malignant", "benign"}

@@ -347,7 +347,11 @@ def spaces_check(
 
 
 @cli.command()
-@_setting_option("tracking_uri", help="MLflow store to browse (default: sqlite:///RUNS_DIR/mlflow.db).")
+@_setting_option(
+    "tracking_uri",
+    envvar="AUTOML_TRACKING_URI",
+    help="MLflow store to browse (or env AUTOML_TRACKING_URI; default: sqlite:///RUNS_DIR/mlflow.db).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", type=int, default=5000, show_default=True)
 @_runs_option

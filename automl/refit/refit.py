@@ -25,11 +25,6 @@ DEFAULT_FOLDS = 5  # a refit holds out 1/k of the rows to stop on; k of a trial 
 MIN_ROWS_TO_HOLD_OUT = 50
 
 
-def refit_best(study: optuna.Study, dataset: Dataset, seed: int) -> tuple[FittedModel, optuna.trial.FrozenTrial]:
-    """Train the best trial's configuration on all the data."""
-    return refit_trial(study.best_trial, dataset, seed), study.best_trial
-
-
 def refit_trial(best: optuna.trial.FrozenTrial, dataset: Dataset, seed: int) -> FittedModel:
     """Train a trial's configuration on all the data.
 

@@ -31,6 +31,7 @@ from automl.run.budget import (
     budget_counts,
     complete_promising,
     keep_to_the_clock,
+    remaining_trials,
     stop_at_budget,
 )
 from automl.run.failfast import every_trial_fails, stop_when_every_trial_fails, stop_when_nothing_new_is_left
@@ -231,8 +232,8 @@ def _run_trials(
 ) -> None:
     """Run the trials still missing from the budget: in worker processes (``slots``) or in this process."""
     settings, study = session.settings, session.study
-    remaining = None if settings.n_trials is None else settings.n_trials - budget_counts(study)[0]
-    if remaining is not None and remaining <= 0:
+    remaining = remaining_trials(study, settings.n_trials)
+    if remaining == 0:
         log.info(
             "the study already has %d finished trials (n_trials=%d); raise --n-trials to continue it",
             budget_counts(study)[0],

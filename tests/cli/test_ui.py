@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -43,3 +44,28 @@ def test_ui_serves_the_default_store_on_localhost(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_store_uri_stays_off_the_command_line_and_is_printed_without_its_password(tmp_path: Path) -> None:
+    port = _free_port()
+    store = f"sqlite:///{tmp_path}/mlflow.db?password=hunter2"  # a secret in the query string
+    server = subprocess.Popen(
+        [sys.executable, "-m", "automl.cli", "ui", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "AUTOML_TRACKING_URI": store},  # the secret never on a command line
+    )
+    try:
+        deadline, command_line = time.monotonic() + 60, ""
+        while time.monotonic() < deadline and "-m mlflow" not in command_line:
+            command_line = Path(f"/proc/{server.pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            time.sleep(0.2)  # the command execs into the MLflow UI: same process, new command line
+        assert (
+            "-m mlflow" in command_line and "hunter2" not in command_line and "--backend-store-uri" not in command_line
+        )
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=30)[0]
+    assert "password=***" in output and "hunter2" not in output

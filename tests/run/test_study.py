@@ -107,6 +107,12 @@ def test_median_pruner_prunes_a_bad_trial() -> None:
         ("postgresql://user@host/db", "postgresql://user@host/db"),
         ("sqlite:///runs/optuna.db", "sqlite:///runs/optuna.db"),
         ("runs/journal.log", "runs/journal.log"),
+        ("sqlite:////abs/path/optuna.db", "sqlite:////abs/path/optuna.db"),
+        ("postgresql://host/db?password=secret&sslmode=require", "postgresql://host/db?password=***&sslmode=require"),
+        ("postgresql://u@host/db?sslmode=require&PWD=secret", "postgresql://u@host/db?sslmode=require&PWD=***"),
+        ("http://admin:secret@mlflow:5000", "http://admin:***@mlflow:5000"),
+        ("https://mlflow.example.com/?token=secret", "https://mlflow.example.com/?token=***"),
+        ("http://127.0.0.1:5000", "http://127.0.0.1:5000"),
     ],
 )
 def test_redact(url: str, shown: str) -> None:

@@ -17,9 +17,11 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import optuna
 import pytest
 from mlflow.tracking import MlflowClient
+from sklearn.datasets import load_digits
 
 from automl.names import TrialAttr
 from automl.run.budget import counts_toward_budget
@@ -35,8 +37,9 @@ def _env(**extra: str) -> dict[str, str]:
     return {**os.environ, "COLUMNS": "200", **extra}
 
 
-def _search(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "automl.cli", "search", "--n-splits", "2", "--space", str(SPACE), "--no-refit"]
+def _search(cwd: Path, *args: str, env: dict[str, str] | None = None, refit: bool = False) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "automl.cli", "search", "--n-splits", "2", "--space", str(SPACE)]
+    command += [] if refit else ["--no-refit"]
     return subprocess.Popen(
         [*command, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or _env()
     )
@@ -225,3 +228,139 @@ def test_an_unreachable_storage_fails_in_one_line_before_training(tmp_path: Path
     assert search.returncode == 2 and "s3cret" not in stderr and "joined" not in stderr
     assert [line for line in stderr.splitlines() if "error" in line.lower()] == stderr.strip().splitlines()[-1:]
     assert stderr.strip().splitlines()[-1].startswith("error: cannot open the Optuna storage"), stderr
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_workers_of_a_killed_search_stop_and_keep_their_results_then_the_same_command_finishes(
+    tmp_path: Path,
+) -> None:
+    storage = f"sqlite:///{tmp_path}/runs/optuna.db"
+    args = ("--workers", "2", "--n-trials", "8")
+    search = _search(tmp_path, *args)
+
+    def finished_and_running() -> list[optuna.trial.FrozenTrial] | None:
+        trials = _trials(LOCAL_STUDY, storage)
+        running = [
+            t for t in trials if t.state == optuna.trial.TrialState.RUNNING and TrialAttr.WORKER_PID in t.user_attrs
+        ]
+        return running if running and any(t.state.is_finished() for t in trials) else None
+
+    running = _wait_for(finished_and_running, search, "a finished trial and a running one")
+    search.kill()  # SIGKILL: the workers' MLflow relay dies with it
+    search.communicate(timeout=60)
+    workers = {int(t.user_attrs[TrialAttr.WORKER_PID].rsplit(":", 1)[1]) for t in running}  # type: ignore[union-attr]
+    deadline = time.monotonic() + TIMEOUT_S
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not any(_alive(pid) for pid in workers), "the workers of a dead search must stop taking trials"
+    trials = _trials(LOCAL_STUDY, storage)
+    assert all(t.state.is_finished() for t in trials)  # the trials they were training were recorded, not lost
+    reasons = [t.user_attrs.get("fail_reason", "") for t in trials]
+    assert not any(word in reason for reason in reasons for word in ("EOFError", "BrokenPipe", "relay"))
+    assert all(trials[t.number].state != optuna.trial.TrialState.FAIL for t in running)  # type: ignore[union-attr]
+
+    resumed = _search(tmp_path, *args)
+    stderr = _finish(resumed)
+    assert "finished while their MLflow runs stayed open" in " ".join(stderr.split())
+    trials = _trials(LOCAL_STUDY, storage)
+    runs = _child_runs(f"sqlite:///{tmp_path}/runs/mlflow.db", LOCAL_STUDY)
+    assert sum(counts_toward_budget(t) for t in trials) == 8
+    assert all(r.info.status in ("FINISHED", "FAILED") for r in runs)  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def mlflow_database() -> Iterator[str]:
+    """A PostgreSQL database of its own for an MLflow server (MLflow and Optuna both keep an
+    ``alembic_version`` table: they must never share a database), dropped afterwards."""
+    import psycopg2
+
+    name = f"mlflow_{uuid.uuid4().hex[:10]}"
+    admin = psycopg2.connect(POSTGRES)
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"postgresql+psycopg2://postgres@127.0.0.1:5432/{name}"
+    finally:
+        cursor = admin.cursor()
+        cursor.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        cursor.execute(f"DROP DATABASE IF EXISTS {name}")
+        admin.close()
+
+
+def _mlflow_server(tmp_path: Path, backend_store: str) -> tuple[subprocess.Popen[str], str]:
+    """``mlflow server`` on 127.0.0.1, serving artifacts by proxy, once it answers /health."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+        + ["--artifacts-destination", (tmp_path / "artifacts").as_uri()],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "MLFLOW_BACKEND_STORE_URI": backend_store},  # the store's URL stays off the command line
+        text=True,
+    )
+    url, deadline = f"http://127.0.0.1:{port}", time.monotonic() + 180
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):
+                return server, url
+        except OSError:
+            assert server.poll() is None, "the MLflow server exited"
+            time.sleep(1)
+    server.kill()
+    raise AssertionError("the MLflow server did not answer within 180 s")
+
+
+@pytest.mark.slow
+def test_the_several_machines_recipe_on_one_machine(tmp_path: Path, pg_study: str, mlflow_database: str) -> None:
+    """README "Several machines": a study on PostgreSQL, an MLflow tracking server on PostgreSQL, a
+    search with one worker of its own plus two ``automl worker`` processes logging over HTTP; one
+    worker is killed mid-trial."""
+    server, tracking = _mlflow_server(tmp_path, mlflow_database)
+    try:
+        args = ["--workers", "1", "--n-trials", "6", "--storage", POSTGRES, "--tracking-uri", tracking]
+        search = _search(tmp_path, *args, "--study", pg_study, env=_env(AUTOML_HEARTBEAT_S="1"), refit=True)
+        _wait_for(lambda: _is_set_up(pg_study, POSTGRES), search, "the study's set-up")
+        workers = [_worker(tmp_path, pg_study, POSTGRES, tracking, f"host-{i}") for i in (1, 2)]
+        lost = _kill_one_running_trial(pg_study, POSTGRES, search, worker="host-1")
+        workers[0].communicate(timeout=60)
+        stderr = _finish(search)
+        workers[1].communicate(timeout=120)
+        assert workers[1].returncode == 0
+        trials = _trials(pg_study, POSTGRES)
+        runs = _child_runs(tracking, pg_study)
+        _check_study(trials, runs, 6)  # one finished MLflow run per trial that trained, none RUNNING
+        _check_lost_and_retried(trials, runs, lost)
+        assert {"host-2"} <= {r.data.tags[TrialAttr.WORKER] for r in runs}  # type: ignore[attr-defined]
+        assert "error" not in stderr.lower()
+        client = MlflowClient(tracking)
+        (parent,) = [
+            r
+            for r in client.search_runs([client.get_experiment_by_name(pg_study).experiment_id])
+            if "mlflow.parentRunId" not in r.data.tags
+        ]
+        assert parent.info.status == "FINISHED"
+        import mlflow
+
+        from automl.tracking.tracker import scoped_tracking_uri
+
+        with scoped_tracking_uri(tracking):
+            model = mlflow.pyfunc.load_model(parent.data.tags["automl.model_uri"])  # logged through the server
+        digits = load_digits()
+        predicted = model.predict((digits.images[:20] / 16.0).reshape(20, -1).astype("float32"))
+        assert np.mean(np.asarray(predicted) == digits.target[:20]) > 0.5
+    finally:
+        server.terminate()
+        server.wait(timeout=60)

@@ -20,6 +20,7 @@ from automl.errors import AutoMLError, ConfigError, DataError, SearchSpaceError
 if TYPE_CHECKING:
     from automl.refit.fitted import FittedModel
     from automl.run.search import SearchResult, search
+    from automl.run.serve import serve
     from automl.run.settings import SearchSettings
     from automl.space import SearchSpace, load_space
 
@@ -31,6 +32,7 @@ _LAZY = {
     "FittedModel": "automl.refit.fitted",
     "SearchSpace": "automl.space",
     "load_space": "automl.space",
+    "serve": "automl.run.serve",
 }
 
 _legacy.install()
@@ -61,4 +63,5 @@ __all__ = [
     "__version__",
     "load_space",
     "search",
+    "serve",
 ]

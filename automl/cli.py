@@ -271,6 +271,101 @@ def predict(model_dir: Path, data: Path, out: Path | None, trust_pickle: bool) -
         click.echo(f"{len(frame)} predictions written to {out}", err=True)
 
 
+@cli.command()
+@click.argument("name")
+@_setting_option("tracking_uri", envvar="AUTOML_TRACKING_URI")
+@_runs_option
+@_setting_option("task", help="Task of --data (image, text, tabular).")
+@click.option("--data", type=click.Path(path_type=Path), default=None, help="Data of yours to score both models on.")
+@_setting_option("target")
+@_friendly_errors
+def promote(
+    name: str, tracking_uri: str | None, runs_dir: Path, task: str, data: Path | None, target: str | None
+) -> None:
+    """Make the challenger of registered model NAME its champion, after comparing the two.
+
+    A search registers its model as the challenger (alias ``challenger``); the champion
+    (``models:/NAME@champion``) is the one ``automl serve`` and your deployments load.
+
+    \b
+    Examples:
+      automl promote image-digits-keras
+      automl promote houses --task tabular --data holdout.csv --target price
+    """
+    from automl.run.promote import comparison, promote_challenger, score_on
+    from automl.stores import default_tracking_uri
+
+    uri = tracking_uri or default_tracking_uri(runs_dir)
+    challenger, champion = comparison(uri, name)
+    for role, version in (("challenger", challenger), ("champion", champion)):
+        click.echo(f"{role + ':':<12}" + (version.describe() if version else "none yet"))
+    if data is not None:
+        for role, version in (("challenger", challenger), ("champion", champion)):
+            if version is not None:
+                metric, score = score_on(uri, version, task, data, target)
+                click.echo(f"{role + ':':<12}{metric} {score:.4f} on {data}")
+    promoted = promote_challenger(uri, name)
+    click.echo(f"champion is now version {promoted.version}: models:/{name}@champion")
+
+
+@cli.command()
+@click.argument("model")
+@click.option("--port", type=int, default=5001, show_default=True, help="Port (automl ui takes 5000).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@_setting_option("tracking_uri", envvar="AUTOML_TRACKING_URI")
+@_runs_option
+@_friendly_errors
+def serve(model: str, port: int, host: str, tracking_uri: str | None, runs_dir: Path) -> None:
+    """Serve MODEL over HTTP with MLflow's scoring server (/ping, /invocations).
+
+    MODEL is a registered or logged model (models:/NAME@champion, models:/m-..., runs:/...)
+    or a folder automl export wrote. POST raw CSV rows for tables ({"dataframe_split": ...}),
+    texts for text models (a "text" column), flattened pixel rows for images ({"inputs": ...}).
+
+    \b
+    Examples:
+      automl serve models:/image-digits-keras@champion
+      automl serve best_model --port 8000
+    """
+    from automl.run.serve import resolve_model, server_command, server_environment
+
+    uri = resolve_model(model)
+    click.echo(f"serving {uri} on http://{host}:{port}/invocations (Ctrl-C stops it)")
+    os.execvpe(sys.executable, server_command(uri, host, port), server_environment(tracking_uri, runs_dir))
+
+
+@cli.command()
+@_setting_option("storage", envvar="AUTOML_STORAGE")
+@click.option("--port", type=int, default=8080, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@_runs_option
+@_friendly_errors
+def dashboard(storage: str | None, port: int, host: str, runs_dir: Path) -> None:
+    """Open optuna-dashboard on the studies' storage (pip install 'automl[dashboard]').
+
+    \b
+    Example:
+      automl dashboard --port 8081
+    """
+    import importlib.util
+
+    from automl.errors import ConfigError
+    from automl.stores import default_storage, redact
+
+    if importlib.util.find_spec("optuna_dashboard") is None:
+        raise ConfigError("automl dashboard needs optuna-dashboard: pip install 'automl[dashboard]'")
+    url = storage or default_storage(runs_dir)
+    click.echo(f"Optuna dashboard on http://{host}:{port} for {redact(url)} (Ctrl-C stops it)")
+    os.environ["AUTOML_DASHBOARD_STORAGE"] = url  # the storage URL stays off the command line
+    code = (
+        "import os, optuna_dashboard; "
+        "optuna_dashboard.run_server(os.environ['AUTOML_DASHBOARD_STORAGE'], host=os.environ['AUTOML_DASHBOARD_HOST'], "
+        "port=int(os.environ['AUTOML_DASHBOARD_PORT']))"
+    )
+    os.environ.update(AUTOML_DASHBOARD_HOST=host, AUTOML_DASHBOARD_PORT=str(port))
+    os.execvp(sys.executable, [sys.executable, "-c", code])
+
+
 @cli.group(invoke_without_command=True)
 @click.pass_context
 def spaces(ctx: click.Context) -> None:

@@ -41,6 +41,7 @@ from automl.run.settings import SearchSettings, StudyRecord, options, signature
 from automl.run.study import heartbeat_seconds
 from automl.stores import default_storage, default_tracking_uri, redact
 from automl.tracking.leaderboard import describe_outcomes, leaderboard, leaderboard_table, outcomes
+from automl.tracking.registry import CHALLENGER, Version, register
 from automl.tracking.report import write_report
 from automl.tracking.tracker import Tracker
 from automl.trial.interrupts import raise_if_interrupted, stop_on_signals
@@ -69,6 +70,15 @@ class SearchResult:
     model_uri: str | None
     best_single_model: FittedModel | None = None  # the refit best trial (a member of the ensemble, if any)
     ensemble: dict[str, Any] | None = None  # the ensemble selection: weights and out-of-fold scores
+    registered_model: str | None = None  # models:/NAME@challenger, when the model was registered
+
+    def register(self, name: str | None = None) -> str:
+        """Register the refit model (as ``name``, default the study's) as the challenger; its URI."""
+        if self.model_uri is None:
+            raise RuntimeError("no model was refit (no trial completed, or refit=False)")
+        version = _register(self.tracking_uri, name or self.study.study_name, self.model_uri, self, None)
+        self.registered_model = f"models:/{version.name}@{CHALLENGER}"
+        return self.registered_model
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict with the refit best model."""
@@ -314,7 +324,7 @@ def _finish(
         f"best model: {model_uri}\n" if model_uri else "",
         experiment_url,
     )
-    return SearchResult(
+    result = SearchResult(
         study=study,
         leaderboard=board,
         best_params={} if best is None else study.best_trial.params,
@@ -330,6 +340,35 @@ def _finish(
         model_uri=model_uri,
         best_single_model=None if final is None else final.best,
         ensemble=None if final is None else _ensemble_summary(final),
+    )
+    if model_uri is not None and settings.register:
+        name = settings.register_as or study.study_name
+        version = _register(tracker.tracking_uri, name, model_uri, result, session.parts.space.source)
+        result.registered_model = f"models:/{name}@{CHALLENGER}"
+        log.info(
+            "registered as %s (version %s): automl promote %s makes it the champion",
+            result.registered_model,
+            version.version,
+            name,
+        )
+    return result
+
+
+def _register(tracking_uri: str, name: str, model_uri: str, result: SearchResult, space: str | None) -> Version:
+    """Register the search's model with what a reviewer compares: study, model, CV score, data."""
+    chosen = (result.ensemble or {}).get("chosen", "")
+    model = chosen if chosen.startswith("an ensemble") else f"trial {result.study.best_trial.number}"
+    tags = {
+        "study": result.study.study_name,
+        "model": model,
+        "metric": result.metric,
+        "score": result.best_score,
+        "score_std": result.best_score_std,
+        "search_run_id": result.parent_run_id,
+    }
+    description = Path(space).read_text(encoding="utf-8") if space and Path(space).is_file() else ""
+    return register(
+        tracking_uri, name, model_uri, run_id=result.parent_run_id or None, tags=tags, description=description
     )
 
 

@@ -195,6 +195,15 @@ class SearchSettings:
         off_flag="--no-refit",
         off_help="Skip refitting the best configuration on all the data.",
     )
+    register: bool = setting(
+        True,
+        "Register the refit model in the MLflow Model Registry as the challenger of the study's model.",
+        off_flag="--no-register",
+        off_help="Do not register the refit model in the MLflow Model Registry.",
+    )
+    register_as: str | None = setting(
+        None, "Name of the registered model (default: the study's name).", flag="--register", metavar="NAME"
+    )
     ensemble_size: int = setting(
         DEFAULT_ENSEMBLE_SIZE,
         "Picks of the greedy ensemble selection over the best trials' out-of-fold predictions "

@@ -1,4 +1,5 @@
-"""``automl ui`` serves the MLflow UI on the default store, bound to 127.0.0.1."""
+"""``automl ui`` serves the MLflow UI on the default store, ``automl dashboard`` optuna-dashboard on the
+studies, both bound to 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -69,3 +70,31 @@ def test_the_store_uri_stays_off_the_command_line_and_is_printed_without_its_pas
         server.terminate()
         output = server.communicate(timeout=30)[0]
     assert "password=***" in output and "hunter2" not in output
+
+
+def test_dashboard_serves_the_studies_on_localhost(tmp_path: Path) -> None:
+    import optuna
+
+    (tmp_path / "runs").mkdir()
+    optuna.create_study(study_name="shown", storage=f"sqlite:///{tmp_path}/runs/optuna.db")
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "automl.cli", "dashboard", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline, body = time.monotonic() + 60, b""
+        while time.monotonic() < deadline and not body:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=2) as response:
+                    body = response.read()
+            except OSError:
+                assert server.poll() is None, server.communicate()[0][-2000:]
+                time.sleep(0.5)
+        assert b'"shown"' in body
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

@@ -40,6 +40,7 @@ class Draw:
     score: float  # the chance score when training failed
     seconds: float
     failed: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)  # the Optuna parameters that drew it
 
 
 @dataclass
@@ -158,4 +159,5 @@ def _train(
     finally:
         backend.release()
     chance = _chance(parts, metric)
-    return Draw(number, config, chance if score is None else float(score), time.perf_counter() - start, failed)
+    seconds = time.perf_counter() - start
+    return Draw(number, config, chance if score is None else float(score), seconds, failed, dict(trial.params))

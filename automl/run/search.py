@@ -39,6 +39,7 @@ from automl.run.pool import plan_workers, run_pool
 from automl.run.session import SearchSession, build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord, options, signature
 from automl.run.study import heartbeat_seconds
+from automl.run.warmstart import first_configurations
 from automl.stores import default_storage, default_tracking_uri, redact
 from automl.tracking.leaderboard import describe_outcomes, leaderboard, leaderboard_table, outcomes
 from automl.tracking.registry import CHALLENGER, Version, register
@@ -156,6 +157,7 @@ def _run(settings: SearchSettings, clock: JobClock, console: Console, verbose: b
         tracker=tracker,
         sampler_seed=settings.seed,
         heartbeat_s=heartbeat_seconds(),
+        first_configurations=first_configurations,
     )
     study = session.study
     done = budget_counts(study)[0]

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import tempfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import optuna
@@ -27,7 +29,10 @@ from automl.trial.metrics import Metric, get_metric
 from automl.trial.objective import Objective, TrialTracker
 from automl.trial.progress import SearchProgress
 
-DEFAULT_EPOCHS_PER_FOLD = 10  # the pruner's step axis when a space does not bound training.epochs
+DEFAULT_EPOCHS_PER_FOLD = 10
+FirstConfigurations = Callable[
+    [SearchSettings, SearchSpace, str], list[dict[str, Any]]
+]  # the pruner's step axis when a space does not bound training.epochs
 
 
 @dataclass
@@ -97,13 +102,15 @@ def open_search(
     tracker: TrialTracker,
     sampler_seed: int,
     heartbeat_s: int,
+    first_configurations: FirstConfigurations | None = None,
 ) -> SearchSession:
     """Create or resume the study of a search and make it ready to run trials.
 
     Heartbeats (RDB storages) let any process find trials whose worker stopped beating; trials of
     processes of this host that no longer exist are failed at once. Both end the lost trial's
-    MLflow run and queue its configuration again. A new study starts from the space's defaults;
-    a study that has trials gets a sampler seed of its own (``resumed_seed``).
+    MLflow run and queue its configuration again. A new study (made by a search, which passes
+    ``first_configurations``) starts from the space's defaults, then those configurations; a study
+    that has trials gets a sampler seed of its own (``resumed_seed``).
     """
     on_lost = LostTrialHandler(tracker)
     study = open_study(
@@ -121,8 +128,10 @@ def open_search(
     existing = len(study.get_trials(deepcopy=False))
     if existing:  # a resumed study, or a worker joining: a seed of its own, so no earlier draw is replayed
         study.sampler = make_sampler(settings.sampler, resumed_seed(sampler_seed, existing))
-    else:
+    elif first_configurations is not None:
         _enqueue_defaults(study, parts.space, settings.backends)
+        for params in first_configurations(settings, parts.space, storage_url):
+            study.enqueue_trial(params, skip_if_exists=True)
     lost = fail_trials_of_dead_local_processes(study, on_lost)
     return SearchSession(settings, parts, study, tracker, on_lost, lost)
 

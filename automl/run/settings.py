@@ -195,6 +195,23 @@ class SearchSettings:
         off_flag="--no-refit",
         off_help="Skip refitting the best configuration on all the data.",
     )
+    warm_start_from: str | None = setting(
+        None,
+        "An earlier study whose best configurations (adapted to this space) a new study tries first.",
+        metavar="STUDY",
+    )
+    warm_start_storage: str | None = setting(
+        None, "Optuna storage URL of --warm-start-from, when it is not this search's storage."
+    )
+    warm_start_top: int = setting(
+        5, "How many of the earlier study's best configurations to try.", IntAtLeast(1), cli_type=int
+    )
+    portfolio: bool = setting(
+        True,
+        "Try the task's shipped portfolio of configurations first in a new study (with the task's own space).",
+        off_flag="--no-portfolio",
+        off_help="Do not try the shipped portfolio of configurations first (the space's defaults only).",
+    )
     register: bool = setting(
         True,
         "Register the refit model in the MLflow Model Registry as the challenger of the study's model.",

@@ -53,6 +53,11 @@ class IntParam(_Param):
     def suggest(self, trial: optuna.Trial, name: str) -> int:
         return trial.suggest_int(name, self.low, self.high, step=self.step, log=self.log)
 
+    def fit(self, value: Any) -> int:
+        """``value`` clipped to the range, on its step."""
+        clipped = min(max(float(value), self.low), self.high)
+        return int(self.low + round((clipped - self.low) / self.step) * self.step)
+
     @property
     def upper(self) -> int:
         return self.high
@@ -77,6 +82,13 @@ class FloatParam(_Param):
 
     def suggest(self, trial: optuna.Trial, name: str) -> float:
         return trial.suggest_float(name, self.low, self.high, step=self.step, log=self.log)
+
+    def fit(self, value: Any) -> float:
+        """``value`` clipped to the range, on its step."""
+        clipped = min(max(float(value), self.low), self.high)
+        if self.step is None:
+            return clipped
+        return min(self.low + round((clipped - self.low) / self.step) * self.step, self.high)
 
     @property
     def upper(self) -> float:
@@ -197,6 +209,36 @@ class SearchSpace:
         """Number of searched parameters (all branches, one index of repeated groups)."""
         return _count_params(self.root)
 
+    def parameters(self) -> dict[str, Param | Branch]:
+        """Every Optuna parameter the space can suggest, by name (all branches, every repeat index)."""
+        out: dict[str, Param | Branch] = {}
+        _collect_parameters(self.root, "", out)
+        return out
+
+    def adapt(self, params: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """``params`` of another search made fit for this space: parameters it does not have are
+        dropped, numbers outside a range are clipped (and put on its step), unknown choices dropped
+        (the sampler draws them). Returns the parameters and one note per change."""
+        nodes = self.parameters()
+        kept: dict[str, Any] = {}
+        notes: list[str] = []
+        for name, value in params.items():
+            node = nodes.get(name)
+            if node is None:
+                notes.append(f"dropped {name} (not in this space)")
+            elif isinstance(node, Branch | CategoricalParam):
+                choices = list(node.branches) if isinstance(node, Branch) else node.choices
+                if value in choices:
+                    kept[name] = value
+                else:
+                    notes.append(f"dropped {name}={value!r} (not one of {choices})")
+            else:
+                fitted = node.fit(value)
+                if fitted != value:
+                    notes.append(f"clipped {name} {value!r} -> {fitted!r}")
+                kept[name] = fitted
+        return kept, notes
+
 
 def _sample_group(group: Group, prefix: str, trial: optuna.Trial) -> dict[str, Any]:
     out: dict[str, Any] = {}
@@ -234,6 +276,26 @@ def _collect_defaults(group: Group, prefix: str, out: dict[str, Any], values: di
             _collect_defaults(node, name + ".", out, {})
         elif node.default is not None:
             out[name] = values[key] = node.default
+
+
+def _collect_parameters(group: Group, prefix: str, out: dict[str, Param | Branch]) -> None:
+    uppers: dict[str, Any] = {}
+    for key, node in group.children.items():
+        name = prefix + key
+        if isinstance(node, Fixed):
+            uppers[key] = node.value
+        elif isinstance(node, Branch):
+            out[name] = node
+            for choice, branch in node.branches.items():
+                _collect_parameters(branch, f"{prefix}{choice}.", out)
+        elif isinstance(node, Repeat):
+            for index in range(int(uppers.get(node.count) or 0)):
+                _collect_parameters(node.group, f"{name}.{index}.", out)
+        elif isinstance(node, Group):
+            _collect_parameters(node, name + ".", out)
+        else:
+            out[name] = node
+            uppers[key] = node.upper
 
 
 def _count_params(group: Group) -> int:

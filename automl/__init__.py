@@ -19,6 +19,7 @@ from automl.errors import AutoMLError, ConfigError, DataError, SearchSpaceError
 
 if TYPE_CHECKING:
     from automl.refit.fitted import FittedModel
+    from automl.run.promote import Promotion, promote
     from automl.run.search import SearchResult, search
     from automl.run.serve import serve
     from automl.run.settings import SearchSettings
@@ -33,6 +34,8 @@ _LAZY = {
     "SearchSpace": "automl.space",
     "load_space": "automl.space",
     "serve": "automl.run.serve",
+    "promote": "automl.run.promote",
+    "Promotion": "automl.run.promote",
 }
 
 _legacy.install()
@@ -55,6 +58,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "FittedModel",
+    "Promotion",
     "SearchConfig",
     "SearchResult",
     "SearchSettings",
@@ -62,6 +66,7 @@ __all__ = [
     "SearchSpaceError",
     "__version__",
     "load_space",
+    "promote",
     "search",
     "serve",
 ]

@@ -292,20 +292,11 @@ def promote(
       automl promote image-digits-keras
       automl promote houses --task tabular --data holdout.csv --target price
     """
-    from automl.run.promote import comparison, promote_challenger, score_on
-    from automl.stores import default_tracking_uri
+    import automl
 
-    uri = tracking_uri or default_tracking_uri(runs_dir)
-    challenger, champion = comparison(uri, name)
-    for role, version in (("challenger", challenger), ("champion", champion)):
-        click.echo(f"{role + ':':<12}" + (version.describe() if version else "none yet"))
-    if data is not None:
-        for role, version in (("challenger", challenger), ("champion", champion)):
-            if version is not None:
-                metric, score = score_on(uri, version, task, data, target)
-                click.echo(f"{role + ':':<12}{metric} {score:.4f} on {data}")
-    promoted = promote_challenger(uri, name)
-    click.echo(f"champion is now version {promoted.version}: models:/{name}@champion")
+    promotion = automl.promote(name, tracking_uri=tracking_uri, runs_dir=runs_dir, data=data, task=task, target=target)
+    for line in promotion.lines():
+        click.echo(line)
 
 
 @cli.command()

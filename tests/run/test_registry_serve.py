@@ -110,6 +110,9 @@ def test_no_register_skips_the_registry(tmp_path: Path) -> None:
     assert result.registered_model is None
     assert MlflowClient(result.tracking_uri).search_registered_models() == []
     assert result.register("mine") == "models:/mine@challenger"
+    promotion = automl.promote("mine", runs_dir=tmp_path / "runs")
+    assert promotion.champion is None and promotion.promoted is not None and promotion.promoted.version == "1"
+    assert promotion.lines()[-1] == "champion is now version 1: models:/mine@champion"
 
 
 def test_promoting_an_unknown_model_is_one_clear_line(tmp_path: Path) -> None:

@@ -245,12 +245,24 @@ def test_workers_of_a_killed_search_stop_and_keep_their_results_then_the_same_co
     args = ("--workers", "2", "--n-trials", "8")
     search = _search(tmp_path, *args)
 
+    tracking_uri = f"sqlite:///{tmp_path}/runs/mlflow.db"
+
     def finished_and_running() -> list[optuna.trial.FrozenTrial] | None:
+        """A finished trial, and a running one whose MLflow run is open and that has not yet ended
+        its first epoch: it is seconds from logging its end, so the kill leaves its run open."""
         trials = _trials(LOCAL_STUDY, storage)
         running = [
             t for t in trials if t.state == optuna.trial.TrialState.RUNNING and TrialAttr.WORKER_PID in t.user_attrs
         ]
-        return running if running and any(t.state.is_finished() for t in trials) else None
+        if not running or not any(t.state.is_finished() for t in trials):
+            return None
+        try:
+            runs = _child_runs(tracking_uri, LOCAL_STUDY)
+        except Exception:  # the MLflow store is still being created
+            return None
+        open_runs = {r.data.tags.get("optuna.trial_number") for r in runs if r.info.status == "RUNNING"}  # type: ignore[attr-defined]
+        fresh = [t for t in running if str(t.number) in open_runs and not t.intermediate_values]
+        return running if fresh else None
 
     running = _wait_for(finished_and_running, search, "a finished trial and a running one")
     search.kill()  # SIGKILL: the workers' MLflow relay dies with it
@@ -266,11 +278,14 @@ def test_workers_of_a_killed_search_stop_and_keep_their_results_then_the_same_co
     assert not any(word in reason for reason in reasons for word in ("EOFError", "BrokenPipe", "relay"))
     assert all(trials[t.number].state != optuna.trial.TrialState.FAIL for t in running)  # type: ignore[union-attr]
 
+    left_open = [r for r in _child_runs(tracking_uri, LOCAL_STUDY) if r.info.status == "RUNNING"]  # type: ignore[attr-defined]
+    assert left_open, "the killed search could not end the runs of the trials its workers were training"
+
     resumed = _search(tmp_path, *args)
     stderr = _finish(resumed)
     assert "finished while their MLflow runs stayed open" in " ".join(stderr.split())
     trials = _trials(LOCAL_STUDY, storage)
-    runs = _child_runs(f"sqlite:///{tmp_path}/runs/mlflow.db", LOCAL_STUDY)
+    runs = _child_runs(tracking_uri, LOCAL_STUDY)
     assert sum(counts_toward_budget(t) for t in trials) == 8
     assert all(r.info.status in ("FINISHED", "FAILED") for r in runs)  # type: ignore[attr-defined]
 

@@ -2,6 +2,7 @@
 families that turn a sampled configuration into a spec."""
 
 from automl.model.architectures import FAMILIES, build_spec, optimizer_spec
+from automl.model.params import count_params
 from automl.model.spec import ModelSpec
 
-__all__ = ["FAMILIES", "ModelSpec", "build_spec", "optimizer_spec"]
+__all__ = ["FAMILIES", "ModelSpec", "build_spec", "count_params", "optimizer_spec"]

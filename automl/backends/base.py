@@ -58,8 +58,10 @@ class BaseBackend(ABC):
     each epoch, stops early after ``spec.early_stopping_patience`` epochs without
     improvement of the validation loss and restores the best weights; it raises
     ``TrialFailed`` when the loss becomes NaN or infinite. The training loss is
-    ``sum(w[y] * loss) / batch + l1 * sum(|kernel|) + l2 * sum(kernel**2)`` with ``w`` from
-    ``class_weights(spec, y)`` (1 without class weights); metrics are unweighted.
+    ``sum(w[y] * loss) / batch + l1 * sum(|kernel|) + l2 * sum(kernel**2)`` with ``loss`` the
+    per-sample ``spec.training_loss`` (see ``automl.model.spec.LOSSES``; the same values on every
+    backend) and ``w`` from ``class_weights(spec, y)`` (1 without class weights); the validation
+    loss that early stopping watches is the same loss, unweighted. Metrics are unweighted.
     """
 
     name: str
@@ -85,6 +87,10 @@ class BaseBackend(ABC):
     @abstractmethod
     def predict(self, model: Any, X: np.ndarray) -> np.ndarray:
         """Class probabilities (n, n_classes) for classification, values (n,) for regression."""
+
+    def predict_one(self, model: Any, X: np.ndarray) -> np.ndarray:
+        """``predict`` for a batch of one, by the framework's fastest path (timed as ``latency_ms``)."""
+        return self.predict(model, X)
 
     @abstractmethod
     def count_params(self, model: Any) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 from automl.data.dataset import ProblemType
 from automl.errors import TrialFailed
 from automl.model.optimizers import DEFAULT_LEARNING_RATE, resolve
-from automl.model.spec import Layer, ModelSpec, OptimizerSpec
+from automl.model.spec import Layer, ModelSpec, OptimizerSpec, check_loss
 
 FamilyBuilder = Callable[[dict[str, Any], tuple[int, ...], "_Blocks"], list[Layer]]
 
@@ -222,6 +222,7 @@ def build_spec(
         vocab_size=vocab_size,
     )
     patience = training.get("early_stopping_patience")
+    check_loss(training.get("loss"), problem_type, "training.loss")
     return ModelSpec(
         input_shape=tuple(int(d) for d in input_shape),
         n_outputs=n_outputs,
@@ -237,4 +238,5 @@ def build_spec(
         batch_size=int(training.get("batch_size", 32)),
         epochs=int(training.get("epochs", 10)),
         early_stopping_patience=None if patience is None else int(patience),
+        loss=training.get("loss"),
     )

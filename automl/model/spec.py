@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from automl.data.dataset import ProblemType
+from automl.errors import ConfigError
 from automl.model.optimizers import OPTIMIZERS
 
 ACTIVATIONS = ("relu", "elu", "selu", "gelu", "swish", "tanh", "leaky_relu")
@@ -44,6 +45,25 @@ LAYER_KINDS = (
 )
 FLIPS = ("none", "horizontal", "vertical", "both")
 CLASS_WEIGHTS = (None, "balanced")
+# The training losses of each problem type, the default first. Classification: cross-entropy;
+# mse, the mean over the classes of (softmax probability - one-hot target)**2; focal,
+# -(1 - p_t)**FOCAL_GAMMA * log(p_t) of the true class's probability p_t (no alpha). Regression
+# (on the standardised targets): squared error, absolute error, and huber with HUBER_DELTA.
+LOSSES: dict[str, tuple[str, ...]] = {
+    "classification": ("cross_entropy", "mse", "focal"),
+    "regression": ("mse", "mae", "huber"),
+}
+LOSS_NAMES = tuple(dict.fromkeys(name for names in LOSSES.values() for name in names))
+FOCAL_GAMMA = 2.0
+HUBER_DELTA = 1.0
+
+
+def check_loss(loss: str | None, problem_type: str, key: str = "loss") -> None:
+    """Raise ``ConfigError`` when ``loss`` (None: the default) is no loss of ``problem_type``."""
+    if loss is None or loss in LOSSES[problem_type]:
+        return
+    owner = next((f"is for {other}" for other, names in LOSSES.items() if loss in names), "is unknown")
+    raise ConfigError(f"{key} {loss!r} {owner}; for {problem_type}: {', '.join(LOSSES[problem_type])}")
 
 
 @dataclass(frozen=True)
@@ -93,10 +113,17 @@ class ModelSpec:
     batch_size: int = 32
     epochs: int = 10
     early_stopping_patience: int | None = None
+    loss: str | None = None  # a name from LOSSES[problem_type]; None: the problem type's default
 
     def __post_init__(self) -> None:
         if self.class_weight not in CLASS_WEIGHTS:
             raise ValueError(f"unknown class_weight {self.class_weight!r}; expected one of {CLASS_WEIGHTS}")
+        check_loss(self.loss, self.problem_type)
+
+    @property
+    def training_loss(self) -> str:
+        """The loss the model trains on: ``loss``, or the problem type's default."""
+        return self.loss or LOSSES[self.problem_type][0]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict; ``ModelSpec.from_dict`` reverses it."""

@@ -13,7 +13,7 @@ from typing import Any
 
 from automl.errors import SearchSpaceError, unknown
 from automl.model.optimizers import ALIASES, LEARNING_RATE_RANGE, OPTIMIZERS, SPACE_CHOICES, Hyperparameter
-from automl.model.spec import ACTIVATIONS, FLIPS
+from automl.model.spec import ACTIVATIONS, FLIPS, LOSS_NAMES
 from automl.space.nodes import Branch, CategoricalParam, Fixed, FloatParam, Group, IntParam, Node, Repeat
 
 ErrorAt = Callable[[str, str], SearchSpaceError]
@@ -181,6 +181,7 @@ SCHEMA = Tree(
                 "epochs": Number(1, 10_000, integer=True),
                 "early_stopping_patience": Number(0, 10_000, integer=True),
                 "class_weight": Choice(("none", "balanced"), "class weight"),  # classification only
+                "loss": Choice(LOSS_NAMES, "loss"),  # which fit the problem type: checked by build_spec
             }
         ),
     },

@@ -165,6 +165,18 @@ def test_save_load_round_trip(backend: BaseBackend, digits: Digits, family: str,
     assert backend.count_params(loaded) == backend.count_params(model)
 
 
+@pytest.mark.parametrize("problem_type", ["classification", "regression"])
+def test_predict_one_matches_predict(backend: BaseBackend, digits: Digits, problem_type: str) -> None:
+    """The batch-of-one path timed as ``latency_ms`` gives what ``predict`` gives."""
+    X, _ = digits
+    n_outputs = 10 if problem_type == "classification" else 1
+    spec = ModelSpec(IMAGE_SHAPE, n_outputs, problem_type, mlp_spec().layers, OptimizerSpec("adam", 1e-2))  # type: ignore[arg-type]
+    model = backend.build(spec)
+    one = backend.predict_one(model, X[:1])
+    assert one.shape == backend.predict(model, X[:1]).shape
+    np.testing.assert_allclose(one, backend.predict(model, X[:1]), atol=1e-6)
+
+
 def test_regression_head(backend: BaseBackend, digits: Digits) -> None:
     X, y = digits
     target = (y / 9.0).astype(np.float32)

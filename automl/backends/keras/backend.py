@@ -24,6 +24,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from automl.backends.keras.augment import RandomAffine  # noqa: E402 - after the clear error for a missing Keras
+from automl.backends.keras.losses import keras_loss  # noqa: E402
 from automl.backends.keras.text import text_layer  # noqa: E402
 
 
@@ -84,11 +85,12 @@ class KerasBackend(BaseBackend):
             x = self._layer(layer, regularizer)(x)
         if spec.problem_type == "classification":
             outputs = keras.layers.Dense(spec.n_outputs, activation="softmax", kernel_regularizer=regularizer)(x)
-            loss, metrics = "sparse_categorical_crossentropy", ["accuracy"]
+            metrics = ["accuracy"]
         else:
             outputs = keras.layers.Dense(1, kernel_regularizer=regularizer)(x)
-            loss, metrics = "mse", ["mae"]
+            metrics = ["mae"]
         model = keras.Model(inputs, outputs)
+        loss = keras_loss(spec.training_loss, spec.problem_type)
         model.compile(optimizer=self._optimizer(spec.optimizer), loss=loss, metrics=metrics)
         return model
 
@@ -178,6 +180,12 @@ class KerasBackend(BaseBackend):
 
     def predict(self, model: Any, X: np.ndarray) -> np.ndarray:
         out = model.predict(X, batch_size=1024, verbose=0)
+        return out if out.shape[-1] > 1 else out.reshape(-1)
+
+    def predict_one(self, model: Any, X: np.ndarray) -> np.ndarray:
+        """Calls the model directly: ``model.predict`` builds a data pipeline per call, which costs
+        more than the model itself on a batch of one."""
+        out = keras.ops.convert_to_numpy(model(X, training=False))
         return out if out.shape[-1] > 1 else out.reshape(-1)
 
     def count_params(self, model: Any) -> int:

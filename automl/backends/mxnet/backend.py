@@ -2,9 +2,10 @@
 
 Parity with ``automl.backends.keras`` is the design goal: for the same spec both backends build
 the same architecture (same trainable parameter count, same initialisation scheme), optimize the
-same objective (mean loss + ``l2 * sum(kernel**2)``) with the same update rules, report the same
-per-epoch logs and apply the same early stopping. Keras' update rules, where MXNet's own optimizers
-differ, are in ``automl.backends.mxnet.optimizers``.
+same objective (the mean of the spec's loss, ``automl.backends.mxnet.losses``, + the ``l1``/``l2``
+penalty) with the same update rules, report the same per-epoch logs and apply the same early
+stopping. Keras' update rules, where MXNet's own optimizers differ, are in
+``automl.backends.mxnet.optimizers``.
 
 Inputs are NHWC ``float32`` arrays, as for Keras. Image models transpose to NCHW as their first
 operation, so training, prediction and exported models all take NHWC input.
@@ -23,6 +24,7 @@ import numpy as np
 
 from automl.backends.base import BaseBackend, EpochCallback, FitResult, class_weights
 from automl.backends.mxnet._import import import_mxnet
+from automl.backends.mxnet.losses import sample_losses
 from automl.backends.mxnet.optimizers import keras_optimizer
 from automl.backends.mxnet.text import text_blocks
 from automl.errors import TrialFailed
@@ -314,20 +316,16 @@ class _Criterion:
     """The training loss and metrics of a spec: per-sample loss, metric, ``l1``/``l2`` penalty."""
 
     def __init__(self, spec: ModelSpec, network: SpecNetwork) -> None:
+        self.problem_type, self.loss = spec.problem_type, spec.training_loss
         self.classification = spec.problem_type == "classification"
         self.metric = "accuracy" if self.classification else "mae"
         self.l1, self.l2, self.kernels = spec.l1, spec.l2, _kernels(network)
         self.regularized = self.l1 > 0 or self.l2 > 0
-        self._cross_entropy = gluon.loss.SoftmaxCrossEntropyLoss()
 
     def losses(self, out: Any, y: Any, weights: Any = None) -> Any:
-        """Per-sample loss from the body's output: cross-entropy on logits, or squared error;
-        times the per-sample class ``weights`` when given (Keras' ``class_weight``)."""
-        if self.classification:
-            losses = self._cross_entropy(out, y)
-        else:
-            losses = nd.square(out.reshape((-1,)) - y)
-        return losses if weights is None else losses * weights
+        """Per-sample loss (the spec's ``training_loss``) from the body's output; times the per-sample
+        class ``weights`` when given (Keras' ``class_weight``)."""
+        return sample_losses(self.loss, self.problem_type, out, y, weights)
 
     def metric_sum(self, out: Any, y: Any) -> Any:
         """Sum over the batch of the metric (correct predictions, or absolute errors)."""

@@ -92,8 +92,11 @@ def _setting_options(command: Callable[..., Any]) -> Callable[..., Any]:
                 type=kind,
                 default=default,
                 show_default=default is not None,
-                help=option.help.removesuffix(" API: also an (X, y) pair of arrays."),
+                help=option.help.removesuffix(" API: also an (X, y) pair of arrays.").removesuffix(
+                    " API: also a list."
+                ),
                 metavar=option.metavar,
+                multiple=option.multiple,
             )
         command = decorator(command)
     return command
@@ -187,6 +190,7 @@ def show(study: str | None, storage: str | None, top: int, runs_dir: Path) -> No
     from automl.run.study import open_storage
     from automl.stores import default_storage, redact
     from automl.tracking.leaderboard import leaderboard, leaderboard_table
+    from automl.trial.goals import best_trial, is_multi_objective, objective_names, pareto_front, trial_values
 
     url = storage or default_storage(runs_dir)
     if storage is None and not (runs_dir / "optuna.db").exists():
@@ -202,38 +206,99 @@ def show(study: str | None, storage: str | None, top: int, runs_dir: Path) -> No
     loaded = optuna.load_study(study_name=study, storage=open_storage(url))
     board = leaderboard(loaded)
     console = Console(width=None if sys.stdout.isatty() else 160)
-    console.print(leaderboard_table(board, "score", top=top))
-    complete = board[board["state"] == "COMPLETE"]
-    if len(complete):
-        best = loaded.best_trial
-        console.print(
-            f"best trial {best.number}: {best.value:.4f} ± {best.user_attrs.get(TrialAttr.SCORE_STD, float('nan')):.4f}"
-        )
+    names = objective_names(loaded)
+    console.print(leaderboard_table(board, names[0], top=top))
+    if is_multi_objective(loaded):
+        front = pareto_front(loaded)
+        console.print(f"Pareto front ({len(front)} trial(s); automl export {study} --trial N exports one):")
+        for trial in front:
+            values = trial_values(trial, names)
+            console.print(f"  trial {trial.number}: " + ", ".join(f"{n} {values[n]:.6g}" for n in names))
+    best = best_trial(loaded)
+    if best is not None:
+        std = best.user_attrs.get(TrialAttr.SCORE_STD, float("nan"))
+        console.print(f"best trial {best.number}: {names[0]} {best.values[0]:.4f} ± {std:.4f}")
         console.print_json(json.dumps(best.user_attrs.get(TrialAttr.CONFIG, best.params)))
 
 
 @cli.command()
 @click.argument("study")
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Folder to write the model into.")
+@click.option(
+    "--pick",
+    metavar="CONDITIONS",
+    help="Refit and export the best completed trial meeting these conditions on its metrics and costs, "
+    'e.g. "accuracy>=0.98 and latency_ms<2" (the best on the first metric when several match).',
+)
+@click.option("--trial", "trial_number", type=int, help="Refit and export completed trial N.")
+@_setting_option("storage", help="Optuna storage of the study, for --pick and --trial.")
 @_setting_option("tracking_uri", help="MLflow store of the search (default: sqlite:///RUNS_DIR/mlflow.db).")
 @_runs_option
 @_friendly_errors
-def export(study: str, out: Path, tracking_uri: str | None, runs_dir: Path) -> None:
-    """Export the latest refit best model of STUDY: native format plus an MLflow model.
+def export(
+    study: str,
+    out: Path,
+    pick: str | None,
+    trial_number: int | None,
+    storage: str | None,
+    tracking_uri: str | None,
+    runs_dir: Path,
+) -> None:
+    """Export the latest refit best model of STUDY (or, with --pick or --trial, a trial of its
+    front refit on the study's data): native format plus an MLflow model, and costs.json (its
+    parameters, size and latency, measured here).
 
     \b
-    Example:
+    Examples:
       automl export image-digits-keras --out best_model
+      automl export image-digits-keras --out small_model --pick "accuracy>=0.97 and n_params<20000"
       automl predict --model best_model --data new_images.npz
     """
     from automl.refit.export import export_best_model
     from automl.stores import default_tracking_uri
 
-    written = export_best_model(study, out, tracking_uri or default_tracking_uri(runs_dir))
+    if pick is not None and trial_number is not None:
+        raise click.UsageError("give --pick or --trial, not both")
+    if pick is not None or trial_number is not None:
+        written = _export_choice(study, out, pick, trial_number, storage, runs_dir)
+    else:
+        written = export_best_model(study, out, tracking_uri or default_tracking_uri(runs_dir))
     click.echo(
         f"exported {written.model_uri} ({written.backend}) to {out}: native model in {out / 'native'}, "
         f"MLflow model in {out / 'mlflow_model'}"
     )
+    costs = written.costs
+    click.echo(
+        f"measured here: {costs['n_params']:,.0f} parameters, {costs['model_bytes']:,.0f} bytes, "
+        f"{costs['latency_ms']:.2f} ms per example (median of batch-of-one predictions)"
+    )
+
+
+def _export_choice(
+    study: str, out: Path, pick: str | None, trial_number: int | None, storage: str | None, runs_dir: Path
+) -> Any:
+    import numpy as np
+    import optuna
+
+    from automl.data import take
+    from automl.errors import ConfigError, unknown
+    from automl.refit.export import export_fitted
+    from automl.refit.refit import refit_trial
+    from automl.run.pick import choose_trial, study_dataset
+    from automl.run.study import open_storage
+    from automl.stores import default_storage
+
+    url = storage or default_storage(runs_dir)
+    opened = open_storage(url)
+    names = [s.study_name for s in optuna.get_all_study_summaries(opened, include_best_trial=False)]
+    if study not in names:
+        raise ConfigError(unknown("study", study, names))
+    loaded = optuna.load_study(study_name=study, storage=opened)
+    chosen = choose_trial(loaded, pick=pick, trial=trial_number)
+    dataset, seed = study_dataset(loaded)
+    fitted = refit_trial(chosen, dataset, seed)
+    example = take(dataset.X, np.arange(min(5, len(dataset.y))))
+    return export_fitted(fitted, example, out, f"trial {chosen.number} of {study}")
 
 
 @cli.command()

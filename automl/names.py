@@ -21,11 +21,14 @@ class TrialAttr:
     DURATION_S = "duration_s"
     FAIL_REASON = "fail_reason"  # why a FAIL trial failed
     STOP_REASON = "stop_reason"  # why a PRUNED trial stopped, when not by the pruner (the time budget)
-    STOPPED_BY = "stopped_by"  # what stopped a PRUNED trial: raced, chance, epochs, pruner or budget
+    STOPPED_BY = "stopped_by"  # what stopped a PRUNED trial: raced, chance, epochs, pruner, budget or constraint
     PROMISING = "promising"  # stopped by rung arithmetic while not behind the best trial: worth completing
     COMPLETES = "completes"  # this trial runs trial N's configuration to the end (N was promising)
     SURPLUS = "surplus"  # skipped before training: the budget was taken by other workers
     DUPLICATE_OF = "duplicate_of"  # skipped before training: trial N tried the same configuration
+    CV_MEANS = "cv_means"  # a completed trial's mean over its folds of every metric scored
+    COSTS = "costs"  # what the model costs: n_params always, model_bytes and latency_ms when a goal names them
+    CONSTRAINTS = "constraints"  # per --constraint, its violation (<= 0: met), read by the sampler
     WORKER = "automl.worker"  # the worker id that ran it (w0, w1, a user's --worker-id)
     WORKER_PID = "automl.worker_pid"  # host:pid of the process that ran it (see ``host_pid``)
 
@@ -49,6 +52,7 @@ class Tag:
     STUDY = "automl.study"
     STORAGE = "automl.storage"
     MODEL_URI = "automl.model_uri"  # on a search's parent run: its refit best model
+    PARETO = "automl.pareto"  # "true" on the run of a trial on the Pareto front of a search of several metrics
     NOTE = "automl.note"  # something a reader of the run should know (e.g. it was ended later)
     TRIAL_NUMBER = "optuna.trial_number"
     FAIL_REASON = TrialAttr.FAIL_REASON

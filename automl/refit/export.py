@@ -2,25 +2,52 @@
 
 from __future__ import annotations
 
+import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from automl.backends import get_backend
 from automl.errors import ConfigError, DataError
 from automl.names import Tag
-from automl.refit.fitted import load_fitted
+from automl.refit.fitted import FittedEnsemble, FittedModel, load_fitted
+from automl.refit.pyfunc import save_pyfunc_model
 from automl.tracking.tracker import scoped_tracking_uri
+from automl.trial.costs import latency_ms, model_bytes
+
+COSTS_FILE = "costs.json"
 
 
 @dataclass
 class ExportedModel:
-    """Where an exported model came from."""
+    """Where an exported model came from, and what it costs (measured at export)."""
 
     model_uri: str
     backend: str
+    costs: dict[str, float] = field(default_factory=dict)
+
+
+def measure_fitted(fitted: FittedModel | FittedEnsemble) -> dict[str, float]:
+    """``n_params``, ``model_bytes`` and ``latency_ms`` of a refit model (an ensemble: its members' sums)."""
+    members = fitted.members if isinstance(fitted, FittedEnsemble) else [fitted]
+    total = {"n_params": 0.0, "model_bytes": 0.0, "latency_ms": 0.0}
+    for member in members:
+        backend = get_backend(member.backend)
+        example = np.zeros((1, *member.spec.input_shape), dtype=np.float32)
+        total["n_params"] += backend.count_params(member.model)
+        total["model_bytes"] += model_bytes(backend, member.model, member.spec)
+        total["latency_ms"] += latency_ms(backend, member.model, example)
+    return total
+
+
+def _write_costs(out: Path, fitted: FittedModel | FittedEnsemble) -> dict[str, float]:
+    costs = measure_fitted(fitted)
+    (out / COSTS_FILE).write_text(json.dumps(costs, indent=2))
+    return costs
 
 
 def export_best_model(study: str, out: Path, tracking_uri: str) -> ExportedModel:
@@ -54,7 +81,18 @@ def export_best_model(study: str, out: Path, tracking_uri: str) -> ExportedModel
         mlflow.artifacts.download_artifacts(model_uri, dst_path=str(mlflow_dir))
     fitted = mlflow.pyfunc.load_model(str(mlflow_dir)).unwrap_python_model().model
     fitted.save(out)
-    return ExportedModel(model_uri, fitted.backend)
+    return ExportedModel(model_uri, fitted.backend, _write_costs(out, fitted))
+
+
+def export_fitted(fitted: FittedModel, example: Any, out: Path, source: str) -> ExportedModel:
+    """Write a refit model into ``out`` as ``export_best_model`` does (``source``: where it came from)."""
+    out.mkdir(parents=True, exist_ok=True)
+    mlflow_dir = out / "mlflow_model"
+    if mlflow_dir.exists():
+        shutil.rmtree(mlflow_dir)
+    save_pyfunc_model(fitted, example, mlflow_dir)
+    fitted.save(out)
+    return ExportedModel(source, fitted.backend, _write_costs(out, fitted))
 
 
 def read_inputs(path: Path) -> np.ndarray:

@@ -53,10 +53,8 @@ def log_pyfunc_model(
     inputs (DataFrames with missing values, texts), which MLflow's input schema would reject: it
     gets an output schema only.
     """
-    from mlflow.models import Model, infer_signature
+    from mlflow.models import Model
 
-    model_input = None if fitted.preprocessor is not None else _flat(example)
-    signature = infer_signature(model_input, fitted.predict(example))
     with tempfile.TemporaryDirectory() as tmp, scoped_tracking_uri(tracking_uri):
         fitted.save(tmp)
         info = Model.log(
@@ -64,14 +62,31 @@ def log_pyfunc_model(
             name=name,
             flavor=mlflow.pyfunc,
             run_id=run_id,
-            python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
-            code_paths=[str(PACKAGE_DIR)],  # the automl package travels with the model
-            artifacts={ARTIFACT_KEY: tmp},
-            signature=signature,
-            input_example=_input_example(fitted, example),
-            pip_requirements=requirements(fitted),
+            **_model_arguments(fitted, example, tmp),
         )
     return info.model_uri
+
+
+def save_pyfunc_model(fitted: FittedModel | FittedEnsemble, example: Any, path: Path) -> None:
+    """Write ``fitted`` as a pyfunc model folder ``path`` (models from code), as ``log_pyfunc_model`` logs it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        fitted.save(tmp)
+        mlflow.pyfunc.save_model(str(path), **_model_arguments(fitted, example, tmp))
+
+
+def _model_arguments(fitted: FittedModel | FittedEnsemble, example: Any, saved: str) -> dict[str, Any]:
+    """The pyfunc model of ``fitted`` (saved in folder ``saved``): code, artifacts, signature, example."""
+    from mlflow.models import infer_signature
+
+    model_input = None if fitted.preprocessor is not None else _flat(example)
+    return {
+        "python_model": str(Path(__file__).with_name("pyfunc_entry.py")),
+        "code_paths": [str(PACKAGE_DIR)],  # the automl package travels with the model
+        "artifacts": {ARTIFACT_KEY: saved},
+        "signature": infer_signature(model_input, fitted.predict(example)),
+        "input_example": _input_example(fitted, example),
+        "pip_requirements": requirements(fitted),
+    }
 
 
 def requirements(fitted: FittedModel | FittedEnsemble) -> list[str]:

@@ -18,6 +18,7 @@ from automl.refit.ensemble import CANDIDATES, EnsembleChoice, choose_ensemble
 from automl.refit.fitted import FittedEnsemble, FittedModel
 from automl.refit.pyfunc import log_pyfunc_model
 from automl.trial.cv import fit_preparation
+from automl.trial.goals import best_trial
 from automl.trial.metrics import Metric
 
 EXAMPLE_ROWS = 5  # inputs logged with the model, for its signature
@@ -130,8 +131,9 @@ def refit_final(
     The ensemble replaces the best trial when its bootstrap-corrected score beats choosing the best
     single trial the same way (``automl.refit.ensemble``).
     """
-    best_trial = study.best_trial
-    best = refit_trial(best_trial, dataset, seed)
+    leader = best_trial(study)
+    assert leader is not None, "refit_final needs a completed trial"
+    best = refit_trial(leader, dataset, seed)
     if ensemble_size <= 1:
         return FinalModel(best, best, None, "ensembles off")
     predictions = _out_of_fold_predictions(study, dataset, metric, load_out_of_fold)
@@ -146,9 +148,9 @@ def refit_final(
     for number, weight in choice.weights.items():
         trial = trials_by_number[number]
         left = seconds_left()
-        if number != best_trial.number and left is not None and left < _refit_estimate(trial):
+        if number != leader.number and left is not None and left < _refit_estimate(trial):
             continue  # no time left to refit this member: the ensemble goes on without it
-        members.append(best if number == best_trial.number else refit_trial(trial, dataset, seed))
+        members.append(best if number == leader.number else refit_trial(trial, dataset, seed))
         weights.append(weight)
         trials.append(number)
     if len(members) < 2:
@@ -163,7 +165,7 @@ def _out_of_fold_predictions(
 ) -> dict[int, np.ndarray]:
     """The out-of-fold predictions of the best completed trials (at most ``CANDIDATES``)."""
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    ranked = sorted(complete, key=lambda t: t.value, reverse=metric.direction == "maximize")[:CANDIDATES]
+    ranked = sorted(complete, key=lambda t: t.values[0], reverse=metric.direction == "maximize")[:CANDIDATES]
     found = {}
     for trial in ranked:
         run_id = trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID)

@@ -88,11 +88,11 @@ class SkippedSurplus(Exception):
 class BudgetedObjective:
     """Wraps the objective: tags the trial with its worker, skips surplus trials, keeps failure reasons."""
 
-    objective: Callable[[optuna.Trial], float]
+    objective: Callable[[optuna.Trial], float | list[float]]
     n_trials: Callable[[], int | None]
     worker_id: str
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    def __call__(self, trial: optuna.Trial) -> float | list[float]:
         trial.set_user_attr(TrialAttr.WORKER, self.worker_id)
         trial.set_user_attr(TrialAttr.WORKER_PID, host_pid())
         budget = self.n_trials()

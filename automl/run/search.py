@@ -9,7 +9,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pandas as pd
 from rich.console import Console
 
 from automl.backends import get_backend
+from automl.data import Dataset
 from automl.errors import EveryTrialFails
 from automl.logs import console_logging, get_logger, new_console
 from automl.names import StudyAttr, Tag, TrialAttr, host_pid
@@ -35,16 +36,18 @@ from automl.run.budget import (
     stop_at_budget,
 )
 from automl.run.failfast import every_trial_fails, stop_when_every_trial_fails, stop_when_nothing_new_is_left
+from automl.run.pick import refit_choice, study_dataset
 from automl.run.pool import plan_workers, run_pool
 from automl.run.session import SearchSession, build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord, options, signature
 from automl.run.study import heartbeat_seconds
 from automl.run.warmstart import first_configurations
 from automl.stores import default_storage, default_tracking_uri, redact
-from automl.tracking.leaderboard import describe_outcomes, leaderboard, leaderboard_table, outcomes
+from automl.tracking.leaderboard import describe_outcomes, leaderboard, leaderboard_table, outcomes, pareto_frame
 from automl.tracking.registry import CHALLENGER, Version, register
 from automl.tracking.report import write_report
 from automl.tracking.tracker import Tracker
+from automl.trial.goals import best_trial, is_multi_objective, objective_names, pareto_front, trial_values
 from automl.trial.interrupts import raise_if_interrupted, stop_on_signals
 from automl.trial.outcome import FINISHED
 from automl.trial.progress import SearchProgress
@@ -72,6 +75,20 @@ class SearchResult:
     best_single_model: FittedModel | None = None  # the refit best trial (a member of the ensemble, if any)
     ensemble: dict[str, Any] | None = None  # the ensemble selection: weights and out-of-fold scores
     registered_model: str | None = None  # models:/NAME@challenger, when the model was registered
+    dataset: Dataset | None = field(default=None, repr=False)  # the data searched on (for ``pick``)
+    seed: int = 0
+
+    @property
+    def pareto(self) -> pd.DataFrame:
+        """The leaderboard's rows of the Pareto front (one metric: the best trial's row)."""
+        return pareto_frame(self.study)
+
+    def pick(self, condition: str | None = None, *, trial: int | None = None) -> FittedModel:
+        """Refit the best completed trial meeting ``condition`` (``"accuracy>=0.98 and latency_ms<2"``;
+        parsed, never evaluated), or trial number ``trial``, on the search's data."""
+        dataset = self.dataset if self.dataset is not None else study_dataset(self.study)[0]
+        _, fitted = refit_choice(self.study, dataset, self.seed, pick=condition, trial=trial)
+        return fitted
 
     def register(self, name: str | None = None) -> str:
         """Register the refit model (as ``name``, default the study's) as the challenger; its URI."""
@@ -132,7 +149,7 @@ def run_search(
     settings: SearchSettings, *, verbose: bool = True, console: Console | None = None, log_level: int = logging.INFO
 ) -> SearchResult:
     """``search()`` for already checked settings; ``log_level`` DEBUG also shows the frameworks' lines."""
-    refits = 1 + (3 if settings.ensemble_size > 1 else 0)  # the best trial, and up to 3 more ensemble members
+    refits = 1 + (3 if settings.builds_ensemble else 0)  # the best trial, and up to 3 more ensemble members
     clock = JobClock(time.time(), settings.timeout, settings.n_splits, refits=refits)
     console = console or new_console(verbose)
     with console_logging(console, log_level), _quiet_optuna():
@@ -165,7 +182,10 @@ def _run(settings: SearchSettings, clock: JobClock, console: Console, verbose: b
     if session.lost:
         numbers = ", ".join(map(str, session.lost))
         log.info("trial(s) %s were left running by a process that is gone: failed, queued again", numbers)
-    finished = {t.number: (t.state.name, t.value) for t in study.get_trials(deepcopy=False, states=FINISHED)}
+    finished = {
+        t.number: (t.state.name, t.values[0] if t.values else None)
+        for t in study.get_trials(deepcopy=False, states=FINISHED)
+    }
     closed = tracker.close_runs_of_finished_trials(finished) if finished else []
     if closed:
         numbers = ", ".join(map(str, closed))
@@ -294,6 +314,8 @@ def _finish(
     tracker.log_metrics({f"trials_{k.lower()}": v for k, v in counts.items()})
     tracker.log_metrics({f"trials_{k}": v for k, v in evaluated.items()})
     best = _best_trial(study)
+    if is_multi_objective(study):
+        _tag_pareto_front(study, tracker)
     if best is not None:
         tracker.log_dict(best, "best_config.json")
         tracker.log_metrics({f"best_{metric}": best["score"], f"best_{metric}_std": best["std"]})
@@ -329,7 +351,7 @@ def _finish(
     result = SearchResult(
         study=study,
         leaderboard=board,
-        best_params={} if best is None else study.best_trial.params,
+        best_params={} if best is None else study.trials[best["trial"]].params,
         best_config={} if best is None else best["config"],
         best_score=float("nan") if best is None else best["score"],
         best_score_std=float("nan") if best is None else best["std"],
@@ -342,6 +364,8 @@ def _finish(
         model_uri=model_uri,
         best_single_model=None if final is None else final.best,
         ensemble=None if final is None else _ensemble_summary(final),
+        dataset=session.parts.dataset,
+        seed=settings.seed,
     )
     if model_uri is not None and settings.register:
         name = settings.register_as or study.study_name
@@ -356,10 +380,25 @@ def _finish(
     return result
 
 
+def _tag_pareto_front(study: optuna.Study, tracker: Tracker) -> None:
+    """Tag every completed trial's MLflow run with whether it is on the Pareto front."""
+    front = {t.number for t in pareto_front(study)}
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        run_id = trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID)
+        if run_id:
+            try:
+                tracker.set_tags({Tag.PARETO: str(trial.number in front).lower()}, run_id=run_id)
+            except Exception:  # noqa: BLE001 - a tag lost is no reason to lose the search's results
+                log.warning("could not tag trial %d's run with %s", trial.number, Tag.PARETO)
+    numbers = ", ".join(str(n) for n in sorted(front)) or "none"
+    log.info("Pareto front (%s): trial(s) %s", ", ".join(objective_names(study)), numbers)
+
+
 def _register(tracking_uri: str, name: str, model_uri: str, result: SearchResult, space: str | None) -> Version:
     """Register the search's model with what a reviewer compares: study, model, CV score, data."""
     chosen = (result.ensemble or {}).get("chosen", "")
-    model = chosen if chosen.startswith("an ensemble") else f"trial {result.study.best_trial.number}"
+    leader = best_trial(result.study)
+    model = chosen if chosen.startswith("an ensemble") else f"trial {leader.number if leader else '?'}"
     tags = {
         "study": result.study.study_name,
         "model": model,
@@ -377,13 +416,20 @@ def _register(tracking_uri: str, name: str, model_uri: str, result: SearchResult
 def _refit(session: SearchSession, tracker: Tracker, clock: JobClock) -> FinalModel:
     """Refit the best trial (and the ensemble's members) within what is left of the time budget."""
     settings, dataset = session.settings, session.parts.dataset
-    log.info("refitting trial %d on all %d examples ...", session.study.best_trial.number, len(dataset.X))
+    leader = best_trial(session.study)
+    assert leader is not None  # a refit follows a completed trial
+    log.info("refitting trial %d on all %d examples ...", leader.number, len(dataset.X))
+    ensemble_size = settings.ensemble_size if settings.builds_ensemble else 0
+    if settings.ensemble_size > 1 and not ensemble_size:
+        log.info(
+            "no ensemble: its members' costs add up, and a search of several metrics or with constraints weighs them"
+        )
     final = refit_final(
         session.study,
         dataset,
         session.parts.metric,
         seed=settings.seed,
-        ensemble_size=settings.ensemble_size,
+        ensemble_size=ensemble_size,
         load_out_of_fold=tracker.load_out_of_fold,
         seconds_left=lambda: None if clock.end is None else clock.end - time.time() - FINISH_S,
     )
@@ -421,13 +467,15 @@ def _ensemble_summary(final: FinalModel) -> dict[str, Any] | None:
 
 
 def _best_trial(study: optuna.Study) -> dict[str, Any] | None:
-    """The best completed trial's number, score ± std, fold scores, backend and configuration."""
-    if not study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+    """The best completed trial's number, score ± std (the first metric), every objective's value and
+    costs, fold scores, backend and configuration."""
+    trial = best_trial(study)
+    if trial is None:
         return None
-    trial = study.best_trial
     return {
         "trial": trial.number,
-        "score": float(trial.value),
+        "score": float(trial.values[0]),
+        "values": trial_values(trial, objective_names(study)),
         "std": float(trial.user_attrs.get(TrialAttr.SCORE_STD, float("nan"))),
         "fold_scores": trial.user_attrs.get(TrialAttr.FOLD_SCORES),
         "backend": trial.user_attrs.get(TrialAttr.BACKEND),
@@ -438,12 +486,13 @@ def _best_trial(study: optuna.Study) -> dict[str, Any] | None:
 def _report_summary(
     session: SearchSession, storage_url: str, counts: dict[str, int], best: dict[str, Any] | None
 ) -> dict[str, str]:
-    settings, metric = session.settings, session.parts.metric.name
+    settings, metric, goals = session.settings, session.parts.metric.name, session.parts.goals
     return {
         "study": session.study.study_name,
         "storage": redact(storage_url),
         "data": json.dumps(session.parts.dataset.summary(), default=str),
-        "metric": f"{metric} ({session.study.direction.name.lower()})",
+        "metric": ", ".join(f"{n} ({d})" for n, d in zip(goals.names, goals.directions, strict=True))
+        + "".join(f"; constraint {c}" for c in goals.constraints),
         "cross-validation": f"{settings.n_splits} folds",
         "backends": ", ".join(settings.backends),
         "sampler / pruner": f"{settings.sampler} / {settings.pruner}",

@@ -25,9 +25,11 @@ from automl.run.settings import SearchSettings
 from automl.run.study import make_pruner, make_sampler, open_storage, open_study
 from automl.space import SearchSpace, load_space
 from automl.trial.cv import make_splits
-from automl.trial.metrics import Metric, get_metric
+from automl.trial.goals import Goals
+from automl.trial.metrics import Metric
 from automl.trial.objective import Objective, TrialTracker
 from automl.trial.progress import SearchProgress
+from automl.trial.racing import ParetoRacing
 
 DEFAULT_EPOCHS_PER_FOLD = 10
 FirstConfigurations = Callable[
@@ -37,13 +39,23 @@ FirstConfigurations = Callable[
 
 @dataclass
 class SearchParts:
-    """What every process of a search rebuilds from its settings: space, data, metric, folds."""
+    """What every process of a search rebuilds from its settings: space, data, goals, folds."""
 
     space: SearchSpace
     dataset: Dataset
-    metric: Metric
+    goals: Goals
     splits: list[tuple[np.ndarray, np.ndarray]]
     epochs_per_fold: int
+
+    @property
+    def metric(self) -> Metric:
+        """The first metric (the only one, unless the search is multi-objective)."""
+        return self.goals.metric
+
+    @property
+    def chance(self) -> float | None:
+        """The validation accuracy of a constant prediction, when the first metric is accuracy."""
+        return self.dataset.majority_rate if self.metric.name == "accuracy" else None
 
 
 def build_search_parts(settings: SearchSettings, *, space_yaml: str | None = None) -> SearchParts:
@@ -59,7 +71,13 @@ def build_search_parts(settings: SearchSettings, *, space_yaml: str | None = Non
     return SearchParts(
         space=space,
         dataset=dataset,
-        metric=get_metric(settings.metric, dataset.problem_type),
+        goals=Goals.from_settings(
+            settings.metrics,
+            settings.constraints,
+            dataset.problem_type,
+            classes=dataset.classes,
+            positive_label=settings.positive_label,
+        ),
         splits=make_splits(dataset, settings.n_splits, settings.seed),
         epochs_per_fold=int(space.upper_bound("training.epochs") or DEFAULT_EPOCHS_PER_FOLD),
     )
@@ -84,12 +102,15 @@ class SearchSession:
             dataset=parts.dataset,
             backends=self.settings.backends,
             splits=parts.splits,
-            metric=parts.metric,
+            goals=parts.goals,
             tracker=self.tracker,
             epochs_per_fold=parts.epochs_per_fold,
             seed=self.settings.seed,
             progress=progress,
             deadline=deadline,
+            racing=ParetoRacing(parts.goals, chance=parts.chance)
+            if self.settings.pruner == "racing" and parts.goals.multi
+            else None,
         )
 
 
@@ -113,21 +134,25 @@ def open_search(
     that has trials gets a sampler seed of its own (``resumed_seed``).
     """
     on_lost = LostTrialHandler(tracker)
+    goals = parts.goals
+    shape = {"objectives": len(goals.names), "constraints": len(goals.constraints)}
     study = open_study(
         name=study_name,
         storage=open_storage(storage_url, heartbeat_interval=heartbeat_s, failed_trial_callback=on_lost),
-        direction=parts.metric.direction,
-        sampler=make_sampler(settings.sampler, sampler_seed),
+        direction=goals.directions,
+        metric_names=goals.names,
+        sampler=make_sampler(settings.sampler, sampler_seed, **shape),
         pruner=make_pruner(
             settings.pruner,
             epochs_per_fold=parts.epochs_per_fold,
             n_splits=settings.n_splits,
-            chance=parts.dataset.majority_rate if parts.metric.name == "accuracy" else None,
+            chance=parts.chance,
+            objectives=len(goals.names),
         ),
     )
     existing = len(study.get_trials(deepcopy=False))
     if existing:  # a resumed study, or a worker joining: a seed of its own, so no earlier draw is replayed
-        study.sampler = make_sampler(settings.sampler, resumed_seed(sampler_seed, existing))
+        study.sampler = make_sampler(settings.sampler, resumed_seed(sampler_seed, existing), **shape)
     elif first_configurations is not None:
         _enqueue_defaults(study, parts.space, settings.backends)
         for params in first_configurations(settings, parts.space, storage_url):

@@ -24,7 +24,7 @@ from automl.stores import redact
 DEFAULT_N_TRIALS = 30
 DEFAULT_TIMEOUT = 240.0  # seconds; with no budget given a search ends within about 5 minutes
 DEFAULT_ENSEMBLE_SIZE = 10
-SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc")
+SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "nsga2")
 PRUNERS = ("racing", "hyperband", "sha", "median", "none")
 RECORD_VERSION = 2  # of StudyRecord; version 1 is the untyped dict automl 0.1 stored
 
@@ -95,10 +95,41 @@ def _image_size(name: str, value: Any) -> None:
         raise ConfigError(str(exc)) from None
 
 
-def _metric_names() -> tuple[str, ...]:
+def _metrics(name: str, value: Any) -> None:
+    """One metric, or a list of them (a multi-objective search): the first scores predictions, the
+    others are metrics or model costs (``automl.trial.costs``); none twice."""
+    if value is None:
+        return
+    from automl.trial.costs import COSTS
     from automl.trial.metrics import METRICS  # scikit-learn: imported only when a metric is named
 
-    return tuple(METRICS)
+    names = _metric_list(value)
+    if not names:
+        raise ConfigError(f"{name} must name at least one metric")
+    if names[0] in COSTS:
+        raise ConfigError(
+            f"{name}: the first metric scores predictions and {names[0]} is a model cost; "
+            f"name a metric first, e.g. accuracy,{names[0]} or rmse,{names[0]}"
+        )
+    OneOf(tuple(METRICS), "metric")(name, names[0])
+    for other in names[1:]:
+        OneOf((*METRICS, *COSTS), "metric or model cost")(name, other)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ConfigError(f"{name} names {', '.join(repeated)} twice; each metric can be optimized once")
+
+
+def _constraints(name: str, value: Any) -> None:
+    from automl.trial.costs import parse_constraint
+
+    if isinstance(value, str):
+        raise ConfigError(f"{name} must be a list of conditions such as ['n_params<=100000'], got the string {value!r}")
+    for each in value:
+        parse_constraint(each)
+
+
+def _metric_list(value: Any) -> list[str]:
+    return [m.strip() for m in value.split(",") if m.strip()] if isinstance(value, str) else [str(m) for m in value]
 
 
 def _backend_list(value: Any) -> list[str]:
@@ -119,6 +150,7 @@ class Option:
     off_flag: str | None = None  # a bool setting that is on by default: the flag that turns it off
     off_help: str | None = None  # the help of ``off_flag``
     metavar: str | None = None
+    multiple: bool = False  # a repeatable flag (a tuple setting)
 
     def flags(self, name: str) -> tuple[str, ...]:
         return (self.off_flag or self.flag or "--" + name.replace("_", "-"), *self.aliases)
@@ -175,13 +207,38 @@ class SearchSettings:
         cli_type=float,
     )
     n_splits: int = setting(5, "Folds of cross-validation.", IntAtLeast(2), cli_type=int)
-    sampler: str = setting("tpe", "tpe, random, cmaes, gp or qmc.", OneOf(SAMPLERS))
+    sampler: str = setting(
+        "tpe",
+        "tpe, random, cmaes, gp, qmc or nsga2 (with several metrics: tpe (multi-objective TPE), random, gp, qmc "
+        "or nsga2).",
+        OneOf(SAMPLERS),
+    )
     pruner: str = setting(
         "racing",
         "racing (over folds, with Hyperband in the first fold), hyperband, sha, median or none.",
         OneOf(PRUNERS),
     )
-    metric: str | None = setting(None, "Metric to optimize (default: accuracy / rmse).", OneOf(_metric_names))
+    metric: Any = setting(
+        None,
+        "Metric to optimize (default: accuracy / rmse), or a comma list for a multi-objective search: the "
+        "first scores predictions, the others are metrics or model costs (n_params, model_bytes, latency_ms), "
+        "e.g. accuracy,n_params. API: also a list.",
+        _metrics,
+    )
+    constraints: tuple[str, ...] = setting(
+        (),
+        "A condition every kept model meets, e.g. n_params<=100000 or latency_ms<=5 (<=, <, >=, > on a metric "
+        "or model cost); repeatable. A trial that breaks one ends pruned and is never exported.",
+        _constraints,
+        flag="--constraint",
+        metavar="CONDITION",
+        multiple=True,
+    )
+    positive_label: str | None = setting(
+        None,
+        "The positive class of a binary target, for precision, recall, f1 and average_precision (default: "
+        "1, true, yes or positive when the labels hold one, else the second label in sorted order).",
+    )
     storage: str | None = setting(None, "Optuna storage URL (default: sqlite:///RUNS_DIR/optuna.db).")
     study_name: str | None = setting(None, "Study name; the same name resumes the study.", flag="--study")
     tracking_uri: str | None = setting(None, "MLflow tracking URI (default: sqlite:///RUNS_DIR/mlflow.db).")
@@ -243,6 +300,9 @@ class SearchSettings:
             if check is not None:
                 check(each.name, getattr(self, each.name))
         self.backend = ",".join(_backend_list(self.backend))
+        if self.metric is not None:
+            self.metric = ",".join(_metric_list(self.metric))
+        self.constraints = tuple(str(c).replace(" ", "") for c in self.constraints)
         if self.n_trials is None and self.timeout is None:
             self.n_trials, self.timeout = DEFAULT_N_TRIALS, DEFAULT_TIMEOUT
         self.runs_dir = Path(self.runs_dir)
@@ -251,6 +311,17 @@ class SearchSettings:
     def backends(self) -> list[str]:
         """The backends searched, in order."""
         return self.backend.split(",")
+
+    @property
+    def builds_ensemble(self) -> bool:
+        """Whether the search ends with an ensemble: asked for, one metric and no constraints (an
+        ensemble's members add up their parameters and latencies)."""
+        return self.ensemble_size > 1 and len(self.metrics) <= 1 and not self.constraints
+
+    @property
+    def metrics(self) -> list[str]:
+        """The metrics optimized, in order (none named: the problem type's default, chosen later)."""
+        return self.metric.split(",") if self.metric else []
 
     @classmethod
     def from_arguments(cls, **arguments: Any) -> SearchSettings:

@@ -13,9 +13,13 @@ import optuna
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from automl.errors import ConfigError, unknown
+from automl.logs import get_logger
 from automl.run.settings import PRUNERS, SAMPLERS
 from automl.stores import redact
+from automl.trial.goals import StoredConstraints
 from automl.trial.racing import FoldRacing, StepAxis
+
+log = get_logger(__name__)
 
 DEFAULT_HEARTBEAT_S = 10
 HEARTBEAT_GRACE = 3  # heartbeat intervals without a beat before a running trial counts as lost
@@ -27,19 +31,42 @@ def heartbeat_seconds() -> int:
     return int(os.environ.get("AUTOML_HEARTBEAT_S", DEFAULT_HEARTBEAT_S))
 
 
+# NSGA-II's generation: Optuna's default is 50, more than most searches run in all; 10 lets it evolve
+# within a few dozen trials (for long searches, the multi-objective TPE is the default anyway).
+NSGA2_POPULATION = 10
 # Samplers whose Optuna implementation imports an optional package when it first samples.
 _SAMPLER_NEEDS = {"cmaes": "cmaes", "gp": "torch"}
 
 
-def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
-    """The Optuna sampler called ``name``."""
+def make_sampler(
+    name: str, seed: int | None, *, objectives: int = 1, constraints: int = 0
+) -> optuna.samplers.BaseSampler:
+    """The Optuna sampler called ``name`` for a study of ``objectives`` metrics; with ``constraints``,
+    it reads each trial's stored constraint violations (``StoredConstraints``) to tell feasible
+    configurations from the others."""
+    constraints_func = StoredConstraints(constraints) if constraints else None
+    if objectives > 1 and name == "cmaes":
+        raise ConfigError("the 'cmaes' sampler optimizes one metric; with several, use tpe, nsga2, random, gp or qmc")
+    if constraints_func is not None and name in ("cmaes", "qmc", "random"):
+        log.info("the %r sampler ignores constraints when it samples (trials that break them still end pruned)", name)
     if name == "tpe":
         # multivariate + group models the conditional branches of our spaces jointly;
         # constant_liar keeps parallel workers from sampling the same point.
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             return optuna.samplers.TPESampler(
-                seed=seed, multivariate=True, group=True, constant_liar=True, n_startup_trials=8
+                seed=seed,
+                multivariate=True,
+                group=True,
+                constant_liar=True,
+                n_startup_trials=8,
+                constraints_func=constraints_func,
+            )
+    if name == "nsga2":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.NSGAIISampler(
+                seed=seed, population_size=NSGA2_POPULATION, constraints_func=constraints_func
             )
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
@@ -49,14 +76,16 @@ def make_sampler(name: str, seed: int | None) -> optuna.samplers.BaseSampler:
     if name == "cmaes":
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     if name == "gp":
-        return optuna.samplers.GPSampler(seed=seed)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.GPSampler(seed=seed, constraints_func=constraints_func)
     if name == "qmc":
         return optuna.samplers.QMCSampler(seed=seed, warn_independent_sampling=False)
     raise ConfigError(unknown("sampler", name, SAMPLERS))
 
 
 def make_pruner(
-    name: str, *, epochs_per_fold: int, n_splits: int, chance: float | None = None
+    name: str, *, epochs_per_fold: int, n_splits: int, chance: float | None = None, objectives: int = 1
 ) -> optuna.pruners.BasePruner:
     """The pruner called ``name``, with resources measured on the trials' step axis (``StepAxis``):
     epoch ``e`` of the first fold is step ``e``; the end of fold ``k`` is step ``(k + 1)·E − 1``.
@@ -64,8 +93,16 @@ def make_pruner(
     ``racing`` (the default) races configurations over folds and prunes the first fold's epochs
     with Hyperband (``automl.trial.racing``); ``chance`` is the validation accuracy of a constant
     prediction (None when the reported metric is no accuracy). The others are Optuna's pruner of
-    that name over the whole axis.
+    that name over the whole axis. Optuna's pruners take one value: a study of several
+    ``objectives`` gets none here (its trials race through ``ParetoRacing`` instead).
     """
+    if objectives > 1:
+        if name not in ("racing", "none"):
+            raise ConfigError(
+                f"the {name!r} pruner compares one value per trial and cannot prune a search of several metrics; "
+                "use racing (the default) or none"
+            )
+        return optuna.pruners.NopPruner()
     min_resource = max(1, epochs_per_fold // 4)
     if name == "racing":
         first_fold = optuna.pruners.HyperbandPruner(
@@ -142,22 +179,36 @@ def open_study(
     *,
     name: str,
     storage: str | optuna.storages.BaseStorage,
-    direction: str,
+    direction: str | list[str],
     sampler: optuna.samplers.BaseSampler,
     pruner: optuna.pruners.BasePruner,
+    metric_names: list[str] | None = None,
 ) -> optuna.Study:
-    """Create the study, or load it when it exists (resume). ``storage``: a URL or an opened storage."""
+    """Create the study, or load it when it exists (resume). ``storage``: a URL or an opened storage;
+    ``direction``: one, or one per metric (``metric_names``) of a multi-objective study."""
+    directions = [direction] if isinstance(direction, str) else list(direction)
     study = optuna.create_study(
         study_name=name,
         storage=open_storage(storage) if isinstance(storage, str) else storage,
-        direction=direction,
+        directions=directions,
         sampler=sampler,
         pruner=pruner,
         load_if_exists=True,
     )
-    if study.direction.name.lower() != direction:
+    had = [d.name.lower() for d in study.directions]
+    if had != directions:
         raise ConfigError(
-            f"study {name!r} exists and is set to {study.direction.name.lower()}, but the metric asks to {direction}; "
+            f"study {name!r} exists and is set to {', '.join(had)}, but the metric asks to {', '.join(directions)}; "
             "use another --study name"
         )
+    if metric_names:
+        if study.metric_names is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                study.set_metric_names(metric_names)
+        elif list(study.metric_names) != metric_names:
+            raise ConfigError(
+                f"study {name!r} exists and optimizes {', '.join(study.metric_names)}, but this search asks for "
+                f"{', '.join(metric_names)}; use another --study name"
+            )
     return study

@@ -23,6 +23,7 @@ from automl.names import BACKEND_PARAM
 from automl.run.settings import SearchSettings
 from automl.run.study import open_storage
 from automl.space import SearchSpace
+from automl.trial.goals import maximizes
 
 log = get_logger(__name__)
 PORTFOLIOS = "portfolios"
@@ -47,8 +48,7 @@ def earlier_best(study_name: str, storage_url: str, top: int) -> list[dict[str, 
         )
     study = optuna.load_study(study_name=study_name, storage=storage)
     complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-    ranked = sorted(complete, key=lambda t: t.value, reverse=maximize)
+    ranked = sorted(complete, key=lambda t: t.values[0], reverse=maximizes(study))  # by its first metric
     return [dict(t.params) for t in ranked[:top]]
 
 

@@ -157,7 +157,7 @@ def _device_label(backend_devices: set[str]) -> str:
 
 
 def _trial_line(worker_id: str, device: str, trial: FrozenTrial, metric: str) -> str:
-    value = f" {metric} {trial.value:.4f}" if trial.value is not None else ""
+    value = f" {metric} {trial.values[0]:.4f}" if trial.values else ""
     reason = trial.user_attrs.get(TrialAttr.FAIL_REASON, "") if trial.state == TrialState.FAIL else ""
     seconds = trial.user_attrs.get(TrialAttr.DURATION_S)
     took = f" ({seconds:.1f}s)" if isinstance(seconds, int | float) else ""

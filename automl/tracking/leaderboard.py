@@ -10,6 +10,7 @@ from rich.table import Table
 
 from automl.names import TrialAttr
 from automl.tracking.tracker import flatten
+from automl.trial.goals import is_multi_objective, maximizes, objective_names, pareto_front, trial_values
 from automl.trial.outcome import FINISHED
 
 FAIL_REASON_COLUMN = "fail_reason"
@@ -26,49 +27,72 @@ KEY_PARAMS = (
 
 def leaderboard(study: optuna.Study) -> pd.DataFrame:
     """Finished trials (but repeats skipped before training) with score ± std, state, backend,
-    duration and key parameters.
+    duration, parameter count and key parameters.
 
-    Completed trials come first, best score first; pruned and failed trials follow.
+    Completed trials come first, best score (the first metric) first; pruned and failed trials
+    follow. A study of several metrics has a column per metric and ``pareto`` marks the front.
     """
+    names = objective_names(study)
+    multi = is_multi_objective(study)
+    front = {t.number for t in pareto_front(study)} if multi else set()
     rows = []
     for trial in study.get_trials(deepcopy=False, states=FINISHED):
         attrs = trial.user_attrs
         if TrialAttr.DUPLICATE_OF in attrs:  # a repeat skipped before training: nothing to show
             continue
         fold_scores = attrs.get(TrialAttr.FOLD_SCORES) or []
+        complete = trial.state == optuna.trial.TrialState.COMPLETE
         row = {
             "trial": trial.number,
             "state": trial.state.name,
-            "score": trial.value if trial.state == optuna.trial.TrialState.COMPLETE else None,
-            "std": attrs.get(TrialAttr.SCORE_STD) if trial.state == optuna.trial.TrialState.COMPLETE else None,
+            "score": trial.values[0] if complete else None,
+            "std": attrs.get(TrialAttr.SCORE_STD) if complete else None,
             "folds": len(fold_scores),
-            "backend": attrs.get(TrialAttr.BACKEND),
-            "duration_s": attrs.get(TrialAttr.DURATION_S),
         }
+        if multi:
+            row["pareto"] = trial.number in front
+            values = trial_values(trial, names) if complete else {}
+            row.update({name: values.get(name) for name in names[1:]})
+        row.update(
+            {
+                "backend": attrs.get(TrialAttr.BACKEND),
+                "duration_s": attrs.get(TrialAttr.DURATION_S),
+                "n_params": (attrs.get(TrialAttr.COSTS) or {}).get("n_params"),
+            }
+        )
         config = flatten(attrs.get(TrialAttr.CONFIG) or {})
         row.update({key: config.get(key) for key in KEY_PARAMS})
         row["stopped_by"] = attrs.get(TrialAttr.STOPPED_BY)
         row[FAIL_REASON_COLUMN] = attrs.get(TrialAttr.FAIL_REASON)
         rows.append(row)
-    columns = [
+    columns = [  # a cost that is also a metric keeps its place among the metrics
         "trial",
         "state",
         "score",
         "std",
         "folds",
+        *(["pareto", *names[1:]] if multi else []),
         "backend",
         "duration_s",
+        "n_params",
         *KEY_PARAMS,
         "stopped_by",
         FAIL_REASON_COLUMN,
     ]
-    frame = pd.DataFrame(rows, columns=columns)
+    frame = pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
     if frame.empty:
         return frame
-    ascending = study.direction == optuna.study.StudyDirection.MINIMIZE
+    ascending = not maximizes(study)
     frame["_complete"] = frame["state"] == "COMPLETE"
     frame = frame.sort_values(["_complete", "score"], ascending=[False, ascending], na_position="last")
     return frame.drop(columns="_complete").reset_index(drop=True)
+
+
+def pareto_frame(study: optuna.Study) -> pd.DataFrame:
+    """The leaderboard's rows of the Pareto front (with one metric: the best trial's row)."""
+    board = leaderboard(study)
+    numbers = {t.number for t in pareto_front(study)}
+    return board[board["trial"].isin(numbers)].reset_index(drop=True)
 
 
 def outcomes(study: optuna.Study) -> dict[str, int]:
@@ -105,13 +129,19 @@ def describe_outcomes(counts: dict[str, int]) -> str:
 
 
 def leaderboard_table(frame: pd.DataFrame, metric: str, top: int = 10) -> Table:
-    """A Rich table of the top rows of ``frame``."""
+    """A Rich table of the top rows of ``frame`` (a study of several metrics: one column per metric,
+    ``*`` marking the Pareto front)."""
+    others = [c for c in frame.columns[frame.columns.get_loc("folds") + 1 : frame.columns.get_loc("backend")]]
+    others = [c for c in others if c != "pareto"]
     table = Table(title=f"Leaderboard (top {min(top, len(frame))} of {len(frame)} trials, {metric})")
+    if "pareto" in frame.columns:
+        table.caption = "* on the Pareto front (no other completed trial is as good on every metric and better on one)"
     for column in (
         "#",
         "trial",
         "state",
         f"{metric} ± std",
+        *others,
         "backend",
         "family",
         "activation",
@@ -124,11 +154,13 @@ def leaderboard_table(frame: pd.DataFrame, metric: str, top: int = 10) -> Table:
         table.add_column(column, justify="right" if column in ("#", "trial", "time") else "left")
     for rank, values in enumerate(frame.head(top).to_dict("records"), 1):
         score = "-" if _missing(values["score"]) else f"{values['score']:.4f} ± {values['std']:.4f}"
+        pareto = " *" if values.get("pareto") else ""
         table.add_row(
             str(rank),
             str(values["trial"]),
-            values["state"].lower(),
+            values["state"].lower() + pareto,
             score,
+            *(_text(values[c], "{:.4g}") for c in others),
             _text(values["backend"]),
             _text(values["architecture.family"]),
             _text(values["activation"]),

@@ -153,6 +153,7 @@ class CVResult:
 
 FoldHook = Callable[[FoldResult, "CVResult"], bool]
 EpochHook = Callable[[int, int, dict[str, float]], bool]
+ModelHook = Callable[[Any, ModelSpec, "FoldData"], None]
 
 
 def cross_validate(
@@ -164,6 +165,7 @@ def cross_validate(
     seed: int = 0,
     on_epoch: EpochHook | None = None,
     on_fold: FoldHook | None = None,
+    on_first_model: ModelHook | None = None,
 ) -> CVResult:
     """Train and score a fresh model, built by ``build(input_shape)``, on each fold of ``folds``.
 
@@ -172,7 +174,9 @@ def cross_validate(
 
     ``on_epoch(fold, epoch, logs)`` runs after every epoch and ``on_fold(fold_result, cv)``
     after every fold, including a fold cut short by ``on_epoch`` (``fit.stopped_by_callback``);
-    when either returns True the evaluation stops and ``stopped`` is set. Regression models
+    when either returns True the evaluation stops and ``stopped`` is set. ``on_first_model(model,
+    spec, fold_data)`` sees the first fold's trained model before ``on_fold`` (to measure it, outside
+    the fold's ``seconds``). Regression models
     train on standardised targets and are scored in the target's own units.
     """
     result = CVResult()
@@ -198,9 +202,11 @@ def cross_validate(
         if data.target is not None:
             output = data.target.inverse(output)
             fit.history = {k: [_in_units(k, v, data.target) for v in vs] for k, vs in fit.history.items()}
-        scores = all_scores(data.y_valid_raw, output, metric.problem_type)
+        scores = all_scores(data.y_valid_raw, output, metric)
         seconds = time.perf_counter() - start
         result.folds.append(FoldResult(fold, scores[metric.name], scores, fit, seconds, np.asarray(output)))
+        if fold == 0 and on_first_model is not None:
+            on_first_model(model, spec, data)
         stop_requested = on_fold is not None and on_fold(result.folds[-1], result)  # called for logging too
         if fit.stopped_by_callback or stop_requested:
             result.stopped = True

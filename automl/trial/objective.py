@@ -14,14 +14,18 @@ from automl.backends import get_backend
 from automl.data import Dataset
 from automl.logs import get_logger
 from automl.model import build_spec
+from automl.model.params import count_params
 from automl.names import BACKEND_PARAM, Tag, TrialAttr
 from automl.space import SearchSpace
-from automl.trial.cv import CVResult, FoldResult, Folds, cross_validate
+from automl.trial.costs import COSTS as COST_NAMES
+from automl.trial.costs import latency_ms, model_bytes
+from automl.trial.cv import CVResult, FoldData, FoldResult, Folds, cross_validate
+from automl.trial.goals import Goals, best_trial
 from automl.trial.interrupts import interrupted, raise_if_interrupted
 from automl.trial.metrics import Metric
 from automl.trial.outcome import INTERRUPTED, OUT_OF_TIME, OutOfTime
 from automl.trial.progress import SearchProgress
-from automl.trial.racing import FoldRacing, StepAxis, Stop
+from automl.trial.racing import FoldRacing, ParetoRacing, StepAxis, Stop
 from automl.trial.repeats import DuplicateConfiguration, skip_if_repeated
 
 log = get_logger(__name__)
@@ -52,31 +56,42 @@ class TrialTracker(Protocol):
 class Objective:
     """Callable for ``study.optimize``: one trial = one cross-validated configuration.
 
-    Reports to Optuna's pruner on a fixed step axis (``automl.trial.racing.StepAxis``): the
-    validation score of each epoch of the first fold, then the running mean of the fold
-    scores at the end of every fold. Why a pruned trial stopped is recorded in the trial
-    (``stop_reason``, ``stopped_by``; ``promising`` when it deserves a run to the end). Every
-    trial gets its own nested MLflow run, ended with the trial's state whatever happens.
+    With one metric, reports to Optuna's pruner on a fixed step axis
+    (``automl.trial.racing.StepAxis``): the validation score of each epoch of the first fold, then
+    the running mean of the fold scores at the end of every fold. With several (``goals.multi``),
+    Optuna's pruners cannot take them: ``racing`` (a ``ParetoRacing``) decides, and the trial
+    returns one value per metric. Why a pruned trial stopped is recorded in the trial
+    (``stop_reason``, ``stopped_by``; ``promising`` when it deserves a run to the end). A trial
+    that breaks a constraint ends pruned (before training when its parameter count breaks one),
+    its violations stored for the sampler. Every trial gets its own nested MLflow run, ended with
+    the trial's state whatever happens.
     """
 
     space: SearchSpace
     dataset: Dataset
     backends: list[str]
     splits: list[tuple[np.ndarray, np.ndarray]]
-    metric: Metric
+    goals: Goals
     tracker: TrialTracker
     epochs_per_fold: int
     seed: int
     progress: SearchProgress
     deadline: float | None = None  # time.time() at which a running trial stops, once one trial has completed
+    racing: ParetoRacing | None = None  # several metrics: the racing rule (None: no pruning)
 
     def __post_init__(self) -> None:
         self.folds = Folds(self.dataset, self.splits)  # preprocessed once, shared by every trial
         self.axis = StepAxis(self.epochs_per_fold)
 
-    def __call__(self, trial: optuna.Trial) -> float:
+    @property
+    def metric(self) -> Metric:
+        """The first metric: the one scored per epoch, raced on and shown first."""
+        return self.goals.metric
+
+    def __call__(self, trial: optuna.Trial) -> float | list[float]:
         start = time.perf_counter()
         state, cv, reason, run_id, backend = "FAIL", CVResult(), "", None, None
+        costs: dict[str, float] = {}
         try:  # from the first line: an interrupt at any point still records why the trial ended
             config = self.space.sample(trial)
             backend_name = (
@@ -93,20 +108,28 @@ class Objective:
             )
             trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, run_id)
             self.progress.trial_started(trial.number, _summary(config, backend_name))
-            cv = cross_validate(
-                lambda input_shape: build_spec(
+
+            def spec_of(input_shape: tuple[int, ...]) -> Any:
+                return build_spec(
                     config,
                     input_shape=input_shape,
                     n_outputs=self.dataset.n_outputs,
                     problem_type=self.dataset.problem_type,
                     vocab_size=self.dataset.vocab_size,
-                ),
+                )
+
+            costs["n_params"] = count_params(spec_of(tuple(self.folds[0].X_train.shape[1:])), backend_name)
+            self._record_costs(trial, costs)
+            self._stop_if_broken(trial, costs, "before training")
+            cv = cross_validate(
+                spec_of,
                 backend,
                 self.folds,
                 self.metric,
                 seed=self.seed + 1000 * trial.number,
                 on_epoch=self._epoch_hook(trial),
-                on_fold=self._fold_hook(trial, run_id),
+                on_fold=self._fold_hook(trial, run_id, costs),
+                on_first_model=self._measure_hook(trial, backend, costs),
             )
             trial.set_user_attr(TrialAttr.SCORE_STD, cv.std)
             trial.set_user_attr(TrialAttr.FOLD_SCORES, cv.scores.tolist())
@@ -117,9 +140,14 @@ class Objective:
                 raise optuna.TrialPruned(reason or f"pruned after {len(cv.folds)} fold(s)")
             if not math.isfinite(cv.mean):
                 raise ValueError(f"the cross-validated {self.metric.name} is {cv.mean}")
+            known = {**_fold_means(cv), **costs}
+            trial.set_user_attr(TrialAttr.CV_MEANS, _fold_means(cv))
+            self._stop_if_broken(trial, known, f"after {len(cv.folds)} folds")
             state = "COMPLETE"
-            return cv.mean
+            return self.goals.values(known) if self.goals.multi else cv.mean
         except optuna.TrialPruned:
+            state = "PRUNED"
+            reason = trial.user_attrs.get(TrialAttr.STOP_REASON, reason)
             raise
         except OutOfTime as exc:
             state, reason = "PRUNED", str(exc)
@@ -158,10 +186,40 @@ class Objective:
             # Only the first fold reports per epoch; its last step is taken by the fold's end.
             if fold != 0 or key not in logs or epoch >= self.epochs_per_fold - 1:
                 return False
+            if self.goals.multi:
+                return self._stopped(trial, None if self.racing is None else self.racing.epoch(epoch + 1, logs[key]))
             trial.report(logs[key], step=epoch)
             return self._should_stop(trial)
 
         return on_epoch
+
+    def _measure_hook(self, trial: optuna.Trial, backend: Any, costs: dict[str, float]) -> Any:
+        """Measure the first fold's model: its saved size and latency, when a goal names them."""
+        needed = self.goals.costs_needed() - {"n_params"}
+        if not needed:
+            return None
+
+        def on_first_model(model: Any, spec: Any, data: FoldData) -> None:
+            if "model_bytes" in needed:
+                costs["model_bytes"] = float(model_bytes(backend, model, spec))
+            if "latency_ms" in needed:
+                costs["latency_ms"] = latency_ms(backend, model, data.X_valid)
+            self._record_costs(trial, costs)
+
+        return on_first_model
+
+    def _record_costs(self, trial: optuna.Trial, known: dict[str, float]) -> None:
+        trial.set_user_attr(TrialAttr.COSTS, {k: v for k, v in known.items() if k in COST_NAMES})
+        if self.goals.constraints:
+            trial.set_user_attr(TrialAttr.CONSTRAINTS, self.goals.violations(known))
+
+    def _stop_if_broken(self, trial: optuna.Trial, known: dict[str, float], when: str) -> None:
+        """End the trial pruned when ``known`` values break a constraint (its violations recorded)."""
+        broken = self.goals.broken(known)
+        if broken:
+            self._record_costs(trial, known)
+            self._stopped(trial, Stop(f"breaks {'; '.join(broken)} {when}", "constraint"))
+            raise optuna.TrialPruned(trial.user_attrs[TrialAttr.STOP_REASON])
 
     def _stop_if_out_of_time(self, trial: optuna.Trial) -> None:
         """Past the deadline, stop this trial, unless the study has no completed trial yet to show for it."""
@@ -170,7 +228,7 @@ class Objective:
         if trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
             raise OutOfTime(OUT_OF_TIME)
 
-    def _fold_hook(self, trial: optuna.Trial, run_id: str) -> Any:
+    def _fold_hook(self, trial: optuna.Trial, run_id: str, costs: dict[str, float]) -> Any:
         def on_fold(fold: FoldResult, cv: CVResult) -> bool:
             raise_if_interrupted()
             try:
@@ -180,20 +238,33 @@ class Objective:
             self.progress.fold_finished(fold.fold, fold.score, cv.mean)
             if fold.fit.stopped_by_callback:  # cut short by epoch pruning: not a real fold score
                 return True
+            broken = self.goals.broken(costs)
+            if broken:  # the first fold's model measured too big or too slow
+                return self._stopped(trial, Stop(f"breaks {'; '.join(broken)} (first fold's model)", "constraint"))
+            if len(cv.folds) == len(self.splits):
+                return False
+            if self.goals.multi:
+                own = {**_fold_means(cv), **costs}
+                stop = None if self.racing is None else self.racing.fold(trial.study, own, cv.mean, fold.fold)
+                return self._stopped(trial, stop)
             trial.report(cv.mean, step=self.axis.fold_end(fold.fold))
-            return len(cv.folds) < len(self.splits) and self._should_stop(trial)
+            return self._should_stop(trial)
 
         return on_fold
 
-    @staticmethod
-    def _should_stop(trial: optuna.Trial) -> bool:
+    def _should_stop(self, trial: optuna.Trial) -> bool:
         """Ask the pruner; when it stops the trial, record why (its ``Stop``, for a ``FoldRacing`` pruner)."""
         if not trial.should_prune():
             return False
         pruner = trial.study.pruner
         stop = pruner.stop_of(trial.number) if isinstance(pruner, FoldRacing) else None
+        return self._stopped(trial, stop or Stop(f"pruned by {type(pruner).__name__}", "pruner"))
+
+    @staticmethod
+    def _stopped(trial: optuna.Trial, stop: Stop | None) -> bool:
+        """Record why ``stop`` ends the trial; False when there is no stop."""
         if stop is None:
-            stop = Stop(f"pruned by {type(pruner).__name__}", "pruner")
+            return False
         trial.set_user_attr(TrialAttr.STOP_REASON, stop.reason)
         trial.set_user_attr(TrialAttr.STOPPED_BY, stop.kind)
         if stop.promising:
@@ -204,6 +275,7 @@ class Objective:
         self, trial: optuna.Trial, run_id: str | None, state: str, cv: CVResult, reason: str, seconds: float
     ) -> None:
         metrics: dict[str, float] = {"duration_s": seconds, "n_folds": len(cv.folds)}
+        metrics.update(trial.user_attrs.get(TrialAttr.COSTS) or {})
         if cv.folds:
             metrics["score"] = cv.mean
             metrics["score_std"] = cv.std
@@ -219,12 +291,16 @@ class Objective:
                 self.tracker.end_trial(run_id, state, metrics, tags)
         except Exception:  # logging must never turn a finished trial into a lost one
             log.warning("could not log the end of trial %d to MLflow", trial.number, exc_info=True)
-        best = _best_value(trial.study)
+        leader = best_trial(trial.study)
+        best = None if leader is None else leader.values[0]
         if state == "COMPLETE" and (best is None or _better(cv.mean, best, self.metric.direction)):
             best = cv.mean
         score = ""
         if cv.folds:
             score = f"{self.metric.name} {cv.mean:.4f}" + (f" ± {cv.std:.4f}" if state == "COMPLETE" else "")
+        costs = trial.user_attrs.get(TrialAttr.COSTS) or {}
+        shown = [n for n in (*self.goals.others, *(c.name for c in self.goals.constraints)) if n in costs]
+        score += "".join(f"  {name} {costs[name]:.4g}" for name in dict.fromkeys(shown))
         detail = (
             reason if state == "FAIL" else (reason or f"after {len(cv.folds)} fold(s)") if state == "PRUNED" else ""
         )
@@ -240,11 +316,9 @@ def _summary(config: dict[str, Any], backend: str) -> str:
     return f"{backend} {arch} {config.get('activation', '')} {optimizer.get('name', '')}{lr_text}".strip()
 
 
-def _best_value(study: optuna.Study) -> float | None:
-    try:
-        return study.best_value
-    except ValueError:  # no completed trial yet
-        return None
+def _fold_means(cv: CVResult) -> dict[str, float]:
+    """The mean over the folds so far of every metric scored."""
+    return {name: float(np.mean([f.scores[name] for f in cv.folds])) for name in cv.folds[0].scores} if cv.folds else {}
 
 
 def _better(value: float, best: float, direction: str) -> bool:

@@ -28,6 +28,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.names import TrialAttr
+from automl.trial.goals import Goals, trial_values
 
 CHANCE_MARGIN = 0.1  # accuracy within a tenth of the way from chance to 1 is still at chance
 
@@ -96,12 +97,9 @@ class FoldRacing(optuna.pruners.BasePruner):
         if not self.axis.is_epoch_of_first_fold(step):
             return self._race(incumbent, value, self.axis.fold_of(step), maximize)
         epoch = step + 1
-        if (
-            self.chance is not None
-            and epoch >= self.warmup_epochs
-            and value <= self.chance + CHANCE_MARGIN * (1 - self.chance)
-        ):
-            return Stop(f"at chance: validation accuracy {value:.4f} after {epoch} epochs", "chance")
+        stop = at_chance(self.chance, epoch, value, self.warmup_epochs)
+        if stop is not None:
+            return stop
         if self.epoch_pruner is None or TrialAttr.COMPLETES in trial.user_attrs:
             return None
         if not self.epoch_pruner.prune(study, trial):
@@ -112,17 +110,69 @@ class FoldRacing(optuna.pruners.BasePruner):
         return Stop(reason, "epochs", promising=not behind)
 
     def _race(self, incumbent: FrozenTrial | None, mean: float, fold: int, maximize: bool) -> Stop | None:
-        if incumbent is None or not incumbent.user_attrs.get(TrialAttr.FOLD_SCORES):
-            return None
-        folds = incumbent.user_attrs[TrialAttr.FOLD_SCORES]
-        worst = min(folds) if maximize else max(folds)
-        if math.isnan(mean) or _worse(mean, worst, maximize):
-            reason = (
-                f"raced: mean {mean:.4f} of {fold + 1} fold(s) is worse than the worst fold "
-                f"{worst:.4f} of the best trial ({incumbent.number})"
-            )
-            return Stop(reason, "raced")
+        return race(incumbent, mean, fold, maximize, "the best trial ({number})")
+
+
+def race(incumbent: FrozenTrial | None, mean: float, fold: int, maximize: bool, whom: str) -> Stop | None:
+    """The forgiving rule: stop when the mean of the first ``fold + 1`` folds is worse than the
+    incumbent's worst fold (``whom`` says which trial the incumbent is, its ``{number}`` filled in)."""
+    if incumbent is None or not incumbent.user_attrs.get(TrialAttr.FOLD_SCORES):
         return None
+    folds = incumbent.user_attrs[TrialAttr.FOLD_SCORES]
+    worst = min(folds) if maximize else max(folds)
+    if math.isnan(mean) or _worse(mean, worst, maximize):
+        reason = (
+            f"raced: mean {mean:.4f} of {fold + 1} fold(s) is worse than the worst fold "
+            f"{worst:.4f} of {whom.format(number=incumbent.number)}"
+        )
+        return Stop(reason, "raced")
+    return None
+
+
+def at_chance(chance: float | None, epoch: int, value: float, warmup_epochs: int) -> Stop | None:
+    """Stop a first fold whose validation accuracy is still at chance after ``warmup_epochs``."""
+    if chance is not None and epoch >= warmup_epochs and value <= chance + CHANCE_MARGIN * (1 - chance):
+        return Stop(f"at chance: validation accuracy {value:.4f} after {epoch} epochs", "chance")
+    return None
+
+
+@dataclass
+class ParetoRacing:
+    """Racing in a study of several metrics, where Optuna's pruners cannot report (one value per step).
+
+    A trial races against the front members that are *no worse than it on every other objective*
+    (no more parameters, no slower, ...): it stops when the mean of its folds so far on the first
+    metric is worse than the worst fold of the best of them, by the forgiving rule above. Its own
+    costs are known before it finishes (the parameter count before training, size and latency after
+    the first fold; another metric's value is its running mean). A trial that no completed trial
+    matches on those is never stopped: a bigger or slower model that scores higher never stops a
+    smaller or faster one. In the first fold only the at-chance rule acts.
+    """
+
+    goals: Goals
+    chance: float | None = None
+    warmup_epochs: int = 3
+
+    def epoch(self, epoch: int, value: float) -> Stop | None:
+        return at_chance(self.chance, epoch, value, self.warmup_epochs)
+
+    def fold(self, study: optuna.Study, own: dict[str, float], mean: float, fold: int) -> Stop | None:
+        """Whether a trial whose other objectives are ``own`` (by name) stops after ``fold`` with ``mean``."""
+        names, others = self.goals.names, [n for n in self.goals.others if n in own]
+        rivals = []
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            values = trial_values(trial, names)
+            # a rival is no worse than this trial on every other objective (as small, as fast, ...)
+            if all(
+                n in values and not _worse(values[n], own[n], self.goals.direction(n) == "maximize") for n in others
+            ):
+                rivals.append((trial, values))
+        if not rivals:
+            return None
+        maximize = self.goals.metric.direction == "maximize"
+        incumbent, values = max(rivals, key=lambda r: r[1][names[0]] if maximize else -r[1][names[0]])
+        matched = ", ".join(f"{n} {values[n]:.6g} vs {own[n]:.6g}" for n in others)
+        return race(incumbent, mean, fold, maximize, f"trial {{number}}, the best no worse on the others ({matched})")
 
 
 def _incumbent(study: optuna.Study) -> FrozenTrial | None:

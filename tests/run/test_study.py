@@ -23,6 +23,7 @@ SAMPLER_TYPES = {
     "cmaes": optuna.samplers.CmaEsSampler,
     "gp": optuna.samplers.GPSampler,
     "qmc": optuna.samplers.QMCSampler,
+    "nsga2": optuna.samplers.NSGAIISampler,
 }
 NEEDS = {"cmaes": "cmaes", "gp": "torch"}
 PRUNER_TYPES = {

@@ -69,7 +69,7 @@ def test_an_error_raised_after_a_signal_ends_the_trial_as_interrupted(tmp_path: 
         dataset=parts.dataset,
         backends=["keras"],
         splits=parts.splits,
-        metric=parts.metric,
+        goals=parts.goals,
         tracker=tracker,
         epochs_per_fold=parts.epochs_per_fold,
         seed=0,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -137,7 +138,14 @@ def test_costs_are_measured_on_both_backends(tmp_path: Path) -> None:
 
 
 def _automl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "automl.cli", *args], capture_output=True, text=True, timeout=600)
+    """The command line, run outside the source tree (``-m`` would import ./automl, not the install)."""
+    return subprocess.run(
+        [sys.executable, "-m", "automl.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tempfile.gettempdir(),
+    )
 
 
 def _digits(tmp_path: Path) -> Path:

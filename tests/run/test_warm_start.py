@@ -97,3 +97,23 @@ def test_warm_starting_from_a_study_that_does_not_exist_is_one_clear_line(tmp_pa
             runs_dir=tmp_path / "runs",
             verbose=False,
         )
+
+
+@pytest.mark.parametrize("task", ["image", "tabular"])  # text ships no portfolio yet
+def test_a_new_search_of_a_shipped_space_queues_its_portfolio(task: str, tmp_path: Path) -> None:
+    """Each shipped portfolio is configurations of its task's shipped space, queued after the
+    defaults of a new default search; off with portfolio=False and for another space."""
+    from automl.run.settings import SearchSettings
+    from automl.run.warmstart import first_configurations, portfolio
+
+    configurations = portfolio(task)
+    space = load_space(task)
+    assert len(configurations) == 3
+    for params in configurations:
+        assert space.adapt(params) == (params, [])  # every value inside the space, nothing dropped
+        assert params != space.defaults()
+    storage = f"sqlite:///{tmp_path}/optuna.db"
+    assert first_configurations(SearchSettings(task=task), space, storage) == configurations
+    assert first_configurations(SearchSettings(task=task, portfolio=False), space, storage) == []
+    other = SearchSettings(task="tabular", space=SPACES / "tiny_tabular.yaml")
+    assert first_configurations(other, load_space(SPACES / "tiny_tabular.yaml"), storage) == []

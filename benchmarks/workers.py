@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
-from automl.devices import discover_gpus
+
+from automl.run.devices import discover_gpus
 
 STUDY = "image-digits-keras"
 

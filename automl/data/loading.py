@@ -28,7 +28,8 @@ def load_dataset(
 ) -> Dataset:
     """Load the data of ``task``: the built-in set when ``data`` is None (or ``"builtin:NAME"``),
     an ``(X, y)`` pair of arrays, or a path (image: a folder of class sub-folders or an .npz;
-    tabular: a CSV with column ``target``; text: a CSV or a folder of class sub-folders of .txt).
+    tabular: a CSV with column ``target``; text: a CSV or a folder of class sub-folders of .txt;
+    any task: a folder of arrays that ``automl.data.arrays.write_arrays`` wrote).
 
     ``problem_type`` forces classification or regression (default: inferred from the target);
     ``groups`` names a CSV column that keeps rows together in one fold; ``image_size`` is the
@@ -148,6 +149,13 @@ def _from_path(task: str, path: Path, **options: Any) -> Dataset:
     unused = {name: value for name, value in options.items() if name not in _OPTIONS[kind]}
     _reject_unused(f"{path}", unused, f"{kind} data (it takes: {', '.join(_OPTIONS[kind])})")
     used = {name: value for name, value in options.items() if name in _OPTIONS[kind]}
+    if kind == "arrays folder":
+        from automl.data.arrays import read_arrays
+
+        X, y = read_arrays(path)
+        if task == "tabular":
+            return tabular_from_arrays(X, y, **used)
+        return from_arrays(np.asarray(X), y, task=task, name="arrays", **used)
     if kind == "npz":
         with np.load(path, allow_pickle=False) as archive:
             missing = [k for k in ("x", "y") if k not in archive.files]
@@ -168,6 +176,7 @@ def _from_path(task: str, path: Path, **options: Any) -> Dataset:
 
 
 _OPTIONS = {
+    "arrays folder": ("problem_type",),
     "npz": ("problem_type",),
     "image folder": ("image_size",),
     "CSV": ("target", "problem_type", "groups"),
@@ -177,6 +186,10 @@ _OPTIONS = {
 
 def _kind(task: str, path: Path) -> str:
     """Which loader reads ``path`` for ``task``."""
+    from automl.data.arrays import is_arrays_folder
+
+    if path.is_dir() and is_arrays_folder(path):
+        return "arrays folder"
     if path.suffix == ".npz":
         return "npz"
     if task == "image" and path.is_dir():

@@ -2,7 +2,9 @@
 
 A slot is what one worker process gets: the ``CUDA_VISIBLE_DEVICES`` it starts with (one GPU,
 seen by the framework as device 0, or none) and its CPU thread count. ``--trials-per-gpu K``
-gives a GPU K slots, so K small trials share it.
+gives a GPU K slots, so K small trials share it. The search process itself (its in-process
+trials and the refit) gets ``search_process_environment``. GPU indices are ``nvidia-smi``'s, and
+``CUDA_DEVICE_ORDER=PCI_BUS_ID`` makes CUDA number the GPUs the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +18,10 @@ from automl.errors import ConfigError
 
 NVIDIA_SMI_QUERY = ("index", "name", "memory.total", "compute_cap")
 HOPPER = (9, 0)  # MXNet 1.9.1 wheels carry kernels up to compute capability 8.6 and no PTX
+GPU_ENVIRONMENT = {
+    "CUDA_DEVICE_ORDER": "PCI_BUS_ID",  # CUDA's ordinals = nvidia-smi's indices (CUDA's default is fastest first)
+    "TF_FORCE_GPU_ALLOW_GROWTH": "true",  # TensorFlow memory growth: packed trials share the GPU
+}
 
 
 @dataclass(frozen=True)
@@ -52,9 +58,9 @@ class Slot:
     def environment(self) -> dict[str, str]:
         """Variables to set before the worker imports TensorFlow or MXNet."""
         env = {
+            **GPU_ENVIRONMENT,
             "AUTOML_WORKER_ID": self.worker_id,
             "AUTOML_WORKER_DEVICE": self.device,
-            "TF_FORCE_GPU_ALLOW_GROWTH": "true",  # TensorFlow memory growth: packed trials share the GPU
             "TF_NUM_INTRAOP_THREADS": str(self.threads),
             "TF_NUM_INTEROP_THREADS": "1",
             "OMP_NUM_THREADS": str(self.threads),  # MXNet's CPU operators
@@ -64,6 +70,17 @@ class Slot:
         if self.gpu is not None and not self.gpu.mxnet_supported:
             env["AUTOML_MXNET_CPU"] = "1"
         return env
+
+
+def search_process_environment(chosen: list[GPU], found: list[GPU]) -> dict[str, str]:
+    """Variables for the search process, before it imports a framework: its in-process trials
+    (no GPU chosen) see no GPU, and its refit runs on the first chosen GPU."""
+    env = dict(GPU_ENVIRONMENT)
+    if found:
+        env["CUDA_VISIBLE_DEVICES"] = str(chosen[0].index) if chosen else ""
+    if chosen and not chosen[0].mxnet_supported:
+        env["AUTOML_MXNET_CPU"] = "1"
+    return env
 
 
 def parse_gpu_csv(text: str) -> list[GPU]:

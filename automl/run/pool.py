@@ -19,11 +19,10 @@ from typing import Any
 
 import optuna
 
-from automl.errors import ConfigError
 from automl.logs import get_logger, real_stderr_fd
 from automl.names import StudyAttr, host_pid
 from automl.run.budget import budget_reached
-from automl.run.devices import Slot, discover_gpus, plan_slots, select_gpus
+from automl.run.devices import GPU, Slot, discover_gpus, plan_slots, search_process_environment, select_gpus
 from automl.run.lost import LostTrialHandler, fail_trials_of
 from automl.run.settings import SearchSettings, StudyRecord
 from automl.run.worker import PARENT_ENV, move_deadline
@@ -35,14 +34,20 @@ MAX_RESTARTS = 3  # per slot: a worker that keeps dying is given up on
 STOP_GRACE_S = 60.0
 SIGNAL_WAIT_S = 3.0
 DEADLINE_UPDATE_S = 10.0
+FRAMEWORK_MODULES = {"tensorflow": "TensorFlow", "mxnet": "MXNet", "jax": "JAX"}
 
 log = get_logger(__name__)
 
 
 def plan_workers(settings: SearchSettings) -> list[Slot]:
-    """The worker slots for ``settings``; empty when the search runs in this process (one CPU worker)."""
+    """The worker slots for ``settings``; empty when the search runs in this process (one CPU worker).
+
+    Also points this process at the device ``--gpus`` chose (``search_process_environment``): call
+    it before a framework is imported.
+    """
     found = discover_gpus()
     gpus = select_gpus(settings.gpus, found)
+    _set_search_process_environment(search_process_environment(gpus, found), found)
     slots = plan_slots(
         gpus,
         trials_per_gpu=settings.trials_per_gpu,
@@ -52,8 +57,6 @@ def plan_workers(settings: SearchSettings) -> list[Slot]:
     )
     if not gpus and len(slots) == 1:
         return []
-    if not isinstance(settings.data, str | os.PathLike | type(None)):
-        raise ConfigError("data given as arrays cannot go to worker processes: save it to a file, or use workers=1")
     if "mxnet" in settings.backends and any(not g.mxnet_supported for g in gpus):
         log.warning(
             "MXNet 1.9.1 has no GPU kernels for compute capability 9.0 and newer (Hopper): "
@@ -62,6 +65,17 @@ def plan_workers(settings: SearchSettings) -> list[Slot]:
     where = ", ".join(sorted({g.describe() for g in gpus})) or f"CPU ({os.cpu_count()} cores)"
     log.info("%d worker process(es) on %s", len(slots), where)
     return slots
+
+
+def _set_search_process_environment(env: dict[str, str], found: list[GPU]) -> None:
+    late = [name for name in FRAMEWORK_MODULES if name in sys.modules]
+    if found and late and os.environ.get("CUDA_VISIBLE_DEVICES") != env.get("CUDA_VISIBLE_DEVICES"):
+        log.warning(
+            "%s was imported before the search: this process (its refit and in-process trials) may use the GPUs "
+            "it saw then, whatever --gpus says; start the search in a fresh Python process to choose",
+            " and ".join(FRAMEWORK_MODULES[name] for name in late),
+        )
+    os.environ.update(env)
 
 
 def run_pool(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import inspect
 import json
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from rich.console import Console
 
 from automl.backends import get_backend
 from automl.data import Dataset
+from automl.data.arrays import write_arrays
 from automl.errors import EveryTrialFails
 from automl.logs import console_logging, get_logger, new_console
 from automl.names import StudyAttr, Tag, TrialAttr, host_pid
@@ -162,9 +165,13 @@ def _run(settings: SearchSettings, clock: JobClock, console: Console, verbose: b
     storage_url = settings.storage or default_storage(settings.runs_dir)
     tracking_uri = settings.tracking_uri or default_tracking_uri(settings.runs_dir)
     name = settings.study_name or f"{settings.task}-{parts.dataset.name}-{'+'.join(settings.backends)}"
+    slots = plan_workers(settings)  # empty: trials run in this process; before a framework is imported
     for backend_name in settings.backends:
         get_backend(backend_name)  # import frameworks now: a missing one fails before the study starts
-    slots = plan_workers(settings)  # empty: trials run in this process
+    if slots and not isinstance(settings.data, str | os.PathLike | type(None)):
+        folder = write_arrays(settings.task, settings.data, settings.runs_dir / "data" / name)
+        log.info("data given as arrays: written to %s for the worker processes", folder)
+        settings = dataclasses.replace(settings, data=str(folder))
     tracker = Tracker(tracking_uri, name, artifact_root=settings.runs_dir / "artifacts")
     session = open_search(
         settings,

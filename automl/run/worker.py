@@ -21,6 +21,7 @@ from automl.errors import ConfigError
 from automl.logs import get_logger
 from automl.names import StudyAttr, Tag, TrialAttr, host_pid
 from automl.run.budget import BudgetedObjective, budget_counts, complete_promising
+from automl.run.devices import GPU_ENVIRONMENT
 from automl.run.failfast import every_trial_fails, nothing_new_left
 from automl.run.session import build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord
@@ -68,6 +69,8 @@ def run_worker(study_name: str, storage: str, *, tracking_uri: str | None = None
     Call it in a fresh process: set ``CUDA_VISIBLE_DEVICES`` (see ``automl.run.devices.Slot``) before.
     """
     optuna.logging.set_verbosity(logging.ERROR)  # each trial is one line of ours; reasons are in the trial
+    for name, value in GPU_ENVIRONMENT.items():  # before a framework is imported; a user's own choice stays
+        os.environ.setdefault(name, value)
     worker_id = worker_id or os.environ.get("AUTOML_WORKER_ID") or host_pid()
     record = load_record(optuna.load_study(study_name=study_name, storage=open_storage(storage)))
     uri = tracking_uri or record.tracking_uri

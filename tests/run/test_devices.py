@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from automl.errors import ConfigError
-from automl.run.devices import GPU, default_cpu_workers, discover_gpus, parse_gpu_csv, plan_slots, select_gpus
+from automl.run.devices import (
+    GPU,
+    default_cpu_workers,
+    discover_gpus,
+    parse_gpu_csv,
+    plan_slots,
+    search_process_environment,
+    select_gpus,
+)
+from automl.run.pool import plan_workers
+from automl.run.settings import SearchSettings
 
 # `nvidia-smi --query-gpu=index,name,memory.total,compute_cap --format=csv,noheader,nounits` on an 8-GPU H100 node
 H100_NODE = "\n".join(f"{i}, NVIDIA H100 80GB HBM3, 81559, 9.0" for i in range(8)) + "\n"
@@ -93,3 +105,54 @@ def test_cpu_slots() -> None:
     assert "CUDA_VISIBLE_DEVICES" not in slots[0].environment()  # nothing to hide on a machine without GPUs
     hidden = plan_slots([], workers=1, cores=2, hide_gpus=True)[0].environment()
     assert hidden["CUDA_VISIBLE_DEVICES"] == "" and hidden["AUTOML_WORKER_DEVICE"] == "cpu"
+
+
+def test_the_search_process_sees_the_first_chosen_gpu_or_none() -> None:
+    found = parse_gpu_csv(H100_NODE)
+    on_two = search_process_environment([found[2], found[5]], found)
+    assert on_two["CUDA_VISIBLE_DEVICES"] == "2"  # the refit's GPU; the workers get theirs in their slots
+    assert on_two["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID" and on_two["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
+    assert on_two["AUTOML_MXNET_CPU"] == "1"  # Hopper
+    assert search_process_environment([], found)["CUDA_VISIBLE_DEVICES"] == ""  # --gpus none: hidden
+    assert "CUDA_VISIBLE_DEVICES" not in search_process_environment([], [])  # nothing to hide
+    assert all(slot.environment()["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID" for slot in plan_slots(found, cores=16))
+
+
+@pytest.mark.parametrize(("gpus", "slots", "search_process"), [("none", [], ""), ("2,5", ["2", "5"], "2")])
+def test_plan_workers_points_the_workers_and_this_process_at_the_chosen_gpus(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gpus: str, slots: list[str], search_process: str
+) -> None:
+    monkeypatch.setenv("PATH", _fake_nvidia_smi(tmp_path, H100_NODE) + os.pathsep + os.environ["PATH"])
+    for name in ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "TF_FORCE_GPU_ALLOW_GROWTH", "AUTOML_MXNET_CPU"):
+        monkeypatch.delenv(name, raising=False)  # restored after the test: plan_workers sets them here
+    planned = plan_workers(SearchSettings(task="tabular", gpus=gpus, workers=1 if gpus == "none" else None))
+    assert [slot.environment()["CUDA_VISIBLE_DEVICES"] for slot in planned] == slots
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == search_process
+    assert os.environ["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID"
+
+
+def test_arrays_go_to_the_workers_of_a_host_whose_nvidia_smi_reports_a_gpu(tmp_path: Path) -> None:
+    """The README's API example on a GPU host: a GPU plans a worker process, which loads the arrays
+    the search wrote. (The fake GPU has no driver behind it: TensorFlow trains on the CPU.)"""
+    space = Path(__file__).parents[1] / "spaces" / "tiny_image.yaml"
+    script = f"""
+from sklearn.datasets import load_digits
+import automl
+digits = load_digits()
+result = automl.search(task="image", data=(digits.images[:300] / 16.0, digits.target[:300]), space={str(space)!r},
+    n_trials=2, n_splits=2, pruner="none", refit=False, ensemble_size=0, runs_dir={str(tmp_path / "runs")!r},
+    verbose=False)
+print("states", sorted(t.state.name for t in result.study.trials))
+"""
+    env = {
+        **os.environ,
+        "PATH": _fake_nvidia_smi(tmp_path, H100_NODE.splitlines()[0] + "\n") + os.pathsep + os.environ["PATH"],
+    }
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "states ['COMPLETE', 'COMPLETE']" in done.stdout, done.stdout + done.stderr[-3000:]
+    folders = list((tmp_path / "runs" / "data").iterdir())
+    assert len(folders) == 1 and {p.name for p in folders[0].iterdir()} == {"X.npy", "y.npy"}

@@ -10,11 +10,13 @@ from typing import Any
 import numpy as np
 
 from automl.backends.base import BaseBackend, EpochCallback, FitResult, class_weights
+from automl.backends.keras.engine import use_tensorflow
 from automl.errors import BackendUnavailableError, TrialFailed
 from automl.logs import quiet_frameworks
 from automl.model.spec import BATCH_NORM_MOMENTUM, LEAKY_RELU_SLOPE, TEXT_LAYER_KINDS, Layer, ModelSpec, OptimizerSpec
 
 quiet_frameworks()  # before TensorFlow's first import: its start-up lines never reach the user
+use_tensorflow()  # whatever KERAS_BACKEND or keras.json say
 
 try:
     import keras

@@ -49,8 +49,8 @@ def fail_trials_of(study: optuna.Study, worker_pid: str, reason: str, on_lost: L
         if trial.user_attrs.get(TrialAttr.WORKER_PID) == worker_pid:
             try:
                 study.tell(trial.number, state=TrialState.FAIL)
-            except ValueError:  # finished meanwhile (by the heartbeat check of another worker)
-                continue
+            except (ValueError, optuna.exceptions.UpdateFinishedTrialError):
+                continue  # finished meanwhile, before tell's own check (ValueError) or during it, by another process
             on_lost(study, study.get_trials(deepcopy=False)[trial.number], reason)
             failed.append(trial.number)
     return failed

@@ -457,11 +457,20 @@ def spaces_validate(file: Path) -> None:
 @_setting_option("target")
 @click.option("--draws", type=int, default=20, show_default=True, help="Random configurations to train.")
 @click.option("--backend", default="keras", show_default=True, help="keras or mxnet.")
+@_setting_option("keras_backend")
 @click.option("--rows", type=int, default=None, help="Train on a stratified sample of this many rows.")
 @_setting_option("seed")
 @_friendly_errors
 def spaces_check(
-    space: str, task: str, data: str | None, target: str | None, draws: int, backend: str, rows: int | None, seed: int
+    space: str,
+    task: str,
+    data: str | None,
+    target: str | None,
+    draws: int,
+    backend: str,
+    keras_backend: str,
+    rows: int | None,
+    seed: int,
 ) -> None:
     """Train random draws of SPACE on one fold and count those that end at chance.
 
@@ -479,7 +488,7 @@ def spaces_check(
 
     if click.get_current_context().get_parameter_source("task").name == "DEFAULT":
         task = load_space(space).task or task
-    settings = SearchSettings(task=task, data=data, target=target, space=space, seed=seed)
+    settings = SearchSettings(task=task, data=data, target=target, space=space, seed=seed, keras_backend=keras_backend)
     with _console_logging():
         report = check_space_health(settings, draws=draws, backend=backend, seed=seed, max_rows=rows)
     click.echo(

@@ -44,6 +44,7 @@ class Tag:
 
     STATE = "automl.state"  # COMPLETE, PRUNED or FAIL, on a trial run
     BACKEND = "automl.backend"
+    ENGINE = "automl.engine"  # what runs the backend's computations: tensorflow or jax (Keras), mxnet
     DEVICE = "automl.device"
     WORKER = TrialAttr.WORKER
     WORKER_DEVICE = "automl.worker_device"

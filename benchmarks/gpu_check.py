@@ -8,6 +8,7 @@ that TensorFlow cannot use (no CUDA libraries: ``pip install '.[gpu]'``) shows u
 ``cpu``, not as GPU figures. Asserts nothing.
 
     python benchmarks/gpu_check.py                      # 1, 2, 4 trials per GPU, 120 s each
+    python benchmarks/gpu_check.py --keras-backend jax  # Keras on JAX (pip install '.[jax-cuda]')
     python benchmarks/gpu_check.py --timeout 60 --per-gpu 1 2
 """
 
@@ -61,6 +62,7 @@ def run(per_gpu: int, args: argparse.Namespace) -> dict[str, object]:
         command = [sys.executable, "-m", "automl.cli", "search", "--task", "image", "--no-refit", "--study", STUDY]
         command += ["--timeout", str(args.timeout), "--n-trials", "10000", "--sampler", "random", "--seed", "0"]
         command += ["--gpus", args.gpus, "--trials-per-gpu", str(per_gpu), "--ensemble-size", "0", "--no-register"]
+        command += ["--keras-backend", args.keras_backend]
         usage, stop = Usage(), threading.Event()
         sampler = threading.Thread(target=sample_gpus, args=(stop, usage), daemon=True)
         sampler.start()
@@ -93,9 +95,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds per search")
     parser.add_argument("--per-gpu", type=int, nargs="+", default=[1, 2, 4], help="trials per GPU to compare")
     parser.add_argument("--gpus", default="all", help="the search's --gpus")
+    parser.add_argument("--keras-backend", default="tensorflow", help="the search's --keras-backend: tensorflow or jax")
     args = parser.parse_args()
     gpus = discover_gpus()
     print("GPUs:", ", ".join(g.describe() for g in gpus) or "none found (nvidia-smi): the searches run on the CPU")
+    print("Keras on", args.keras_backend)
     rows = [run(k, args) for k in args.per_gpu]
     header = ("trials/GPU", 10), ("trials", 6), ("trials/h", 9), ("×", 6), ("util %", 7), ("peak %", 7), ("peak MiB", 9)
     print("\n" + " ".join(f"{name:>{width}}" for name, width in header) + "  where")

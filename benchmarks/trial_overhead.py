@@ -81,7 +81,7 @@ def time_automl(space: Path, runs_dir: Path) -> tuple[float, dict[str, Any], lis
 def rebuilding_per_fold() -> Iterator[None]:
     """automl as it was before fold reuse: a new Keras model (and a new traced graph) per fold."""
     from automl.backends.base import BaseBackend
-    from automl.backends.keras import KerasBackend
+    from automl.backends.keras.backend import KerasBackend
 
     KerasBackend.snapshot = BaseBackend.snapshot  # type: ignore[method-assign]
     try:
@@ -95,7 +95,7 @@ def time_bare(config: dict[str, Any], seed: int = 0, reuse: bool = True) -> tupl
     import keras
     from sklearn.metrics import accuracy_score
 
-    from automl.backends.keras import KerasBackend
+    from automl.backends.keras.backend import KerasBackend
     from automl.data import load_dataset
     from automl.model import build_spec
     from automl.trial.cv import make_splits

@@ -19,7 +19,7 @@ def get_backend(name: str) -> BaseBackend:
         raise ConfigError(unknown("backend", name, BACKENDS))
     if name not in _INSTANCES:
         if name == "keras":
-            from automl.backends.keras import KerasBackend
+            from automl.backends.keras.backend import KerasBackend
 
             _INSTANCES[name] = KerasBackend()
         else:

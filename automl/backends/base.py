@@ -65,6 +65,11 @@ class BaseBackend(ABC):
     """
 
     name: str
+    engine: str  # the library that runs the computations: tensorflow or jax under Keras, mxnet
+
+    def describe(self) -> str:
+        """The backend and, where it has a choice, its engine: 'keras on jax', 'mxnet'."""
+        return self.name if self.engine == self.name else f"{self.name} on {self.engine}"
 
     @abstractmethod
     def build(self, spec: ModelSpec) -> Any:

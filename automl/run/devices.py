@@ -14,14 +14,25 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 
+from automl.backends import BaseBackend
 from automl.errors import ConfigError
+from automl.logs import get_logger
 
 NVIDIA_SMI_QUERY = ("index", "name", "memory.total", "compute_cap")
 HOPPER = (9, 0)  # MXNet 1.9.1 wheels carry kernels up to compute capability 8.6 and no PTX
 GPU_ENVIRONMENT = {
     "CUDA_DEVICE_ORDER": "PCI_BUS_ID",  # CUDA's ordinals = nvidia-smi's indices (CUDA's default is fastest first)
     "TF_FORCE_GPU_ALLOW_GROWTH": "true",  # TensorFlow memory growth: packed trials share the GPU
+    "XLA_PYTHON_CLIENT_PREALLOCATE": "false",  # JAX's equivalent (it takes 75 % of the GPU at start otherwise)
 }
+
+GPU_INSTALLS = {  # what makes each engine see NVIDIA GPUs
+    "tensorflow": "pip install 'automl[gpu]' (TensorFlow with its CUDA libraries)",
+    "jax": "pip install 'automl[jax-cuda]' (JAX with its CUDA libraries)",
+    "mxnet": "pip uninstall -y mxnet && pip install mxnet-cu117==1.9.1 (GPUs of compute capability up to 8.6)",
+}
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -57,30 +68,47 @@ class Slot:
 
     def environment(self) -> dict[str, str]:
         """Variables to set before the worker imports TensorFlow or MXNet."""
-        env = {
-            **GPU_ENVIRONMENT,
+        return {
+            **device_environment(self.gpu, hide_gpus=self.hide_gpus),
             "AUTOML_WORKER_ID": self.worker_id,
             "AUTOML_WORKER_DEVICE": self.device,
             "TF_NUM_INTRAOP_THREADS": str(self.threads),
             "TF_NUM_INTEROP_THREADS": "1",
             "OMP_NUM_THREADS": str(self.threads),  # MXNet's CPU operators
         }
-        if self.gpu is not None or self.hide_gpus:
-            env["CUDA_VISIBLE_DEVICES"] = "" if self.gpu is None else str(self.gpu.index)
-        if self.gpu is not None and not self.gpu.mxnet_supported:
-            env["AUTOML_MXNET_CPU"] = "1"
-        return env
 
 
 def search_process_environment(chosen: list[GPU], found: list[GPU]) -> dict[str, str]:
     """Variables for the search process, before it imports a framework: its in-process trials
     (no GPU chosen) see no GPU, and its refit runs on the first chosen GPU."""
+    return device_environment(chosen[0] if chosen else None, hide_gpus=bool(found))
+
+
+def device_environment(gpu: GPU | None, *, hide_gpus: bool) -> dict[str, str]:
+    """``GPU_ENVIRONMENT`` and what puts a process on ``gpu`` (None: the CPU, every GPU hidden when
+    ``hide_gpus``); MXNet stays on the CPU of a GPU it has no kernels for."""
     env = dict(GPU_ENVIRONMENT)
-    if found:
-        env["CUDA_VISIBLE_DEVICES"] = str(chosen[0].index) if chosen else ""
-    if chosen and not chosen[0].mxnet_supported:
+    if gpu is not None or hide_gpus:
+        env["CUDA_VISIBLE_DEVICES"] = "" if gpu is None else str(gpu.index)
+    if gpu is not None and not gpu.mxnet_supported:
         env["AUTOML_MXNET_CPU"] = "1"
     return env
+
+
+def say_if_gpus_unused(backends: list[BaseBackend], gpus: list[GPU]) -> None:
+    """One line per engine that sees no GPU although ``gpus`` were chosen, with the install that fixes it
+    (MXNet on Hopper and newer is said elsewhere: no install fixes it)."""
+    if not gpus:
+        return
+    for backend in backends:
+        if backend.device() != "cpu" or (backend.engine == "mxnet" and not all(g.mxnet_supported for g in gpus)):
+            continue
+        log.warning(
+            "nvidia-smi reports %s but %s sees no GPU: its trials run on the CPU; to use the GPUs: %s",
+            gpus[0].describe() + (f" and {len(gpus) - 1} more" if len(gpus) > 1 else ""),
+            backend.describe(),
+            GPU_INSTALLS[backend.engine],
+        )
 
 
 def parse_gpu_csv(text: str) -> list[GPU]:

@@ -20,7 +20,8 @@ import optuna
 import pandas as pd
 from rich.console import Console
 
-from automl.backends import get_backend
+from automl.backends import BaseBackend, get_backend
+from automl.backends.keras.engine import choose_engine
 from automl.data import Dataset
 from automl.data.arrays import write_arrays
 from automl.errors import EveryTrialFails
@@ -38,6 +39,7 @@ from automl.run.budget import (
     remaining_trials,
     stop_at_budget,
 )
+from automl.run.devices import say_if_gpus_unused
 from automl.run.failfast import every_trial_fails, stop_when_every_trial_fails, stop_when_nothing_new_is_left
 from automl.run.pick import refit_choice, study_dataset
 from automl.run.pool import plan_workers, run_pool
@@ -166,8 +168,9 @@ def _run(settings: SearchSettings, clock: JobClock, console: Console, verbose: b
     tracking_uri = settings.tracking_uri or default_tracking_uri(settings.runs_dir)
     name = settings.study_name or f"{settings.task}-{parts.dataset.name}-{'+'.join(settings.backends)}"
     slots = plan_workers(settings)  # empty: trials run in this process; before a framework is imported
-    for backend_name in settings.backends:
-        get_backend(backend_name)  # import frameworks now: a missing one fails before the study starts
+    choose_engine(settings.keras_backend)  # here and in the worker processes
+    backends = [get_backend(name) for name in settings.backends]  # a missing framework fails before the study
+    say_if_gpus_unused(backends, sorted({slot.gpu for slot in slots if slot.gpu}, key=lambda gpu: gpu.index))
     if slots and not isinstance(settings.data, str | os.PathLike | type(None)):
         folder = write_arrays(settings.task, settings.data, settings.runs_dir / "data" / name)
         log.info("data given as arrays: written to %s for the worker processes", folder)
@@ -204,9 +207,9 @@ def _run(settings: SearchSettings, clock: JobClock, console: Console, verbose: b
         parts.space.source,
         parts.metric.name,
         settings.n_splits,
-        ", ".join(settings.backends),
+        ", ".join(backend.describe() for backend in backends),
     )
-    _start_parent_run(tracker, settings, session, name, storage_url, clock)
+    _start_parent_run(tracker, settings, session, name, storage_url, clock, backends)
     status = "FAILED"
     try:
         _run_trials(session, slots, storage_url, tracker, console, verbose, clock)
@@ -232,7 +235,13 @@ def _run(settings: SearchSettings, clock: JobClock, console: Console, verbose: b
 
 
 def _start_parent_run(
-    tracker: Tracker, settings: SearchSettings, session: SearchSession, name: str, storage_url: str, clock: JobClock
+    tracker: Tracker,
+    settings: SearchSettings,
+    session: SearchSession,
+    name: str,
+    storage_url: str,
+    clock: JobClock,
+    backends: list[BaseBackend],
 ) -> None:
     """Open the search's parent run, log its settings, data and space, and record them in the study."""
     tracker.start_search(
@@ -241,6 +250,7 @@ def _start_parent_run(
         tags={
             Tag.TASK: settings.task,
             Tag.BACKEND: ",".join(settings.backends),
+            Tag.ENGINE: ",".join(backend.engine for backend in backends),
             Tag.STUDY: name,
             Tag.STORAGE: redact(storage_url),
         },

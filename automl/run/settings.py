@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from automl.backends import BACKENDS
+from automl.backends.keras.engine import DEFAULT_ENGINE, KERAS_ENGINES
 from automl.data import PROBLEM_TYPES, TASKS
 from automl.errors import ConfigError, DataError, did_you_mean, unknown
 from automl.stores import redact
@@ -194,6 +195,13 @@ class SearchSettings:
     space: Any = setting(None, "Search space YAML file or shipped name (default: the task's).")
     backend: Any = setting(
         "keras", "keras, mxnet, or a comma list (keras,mxnet) to search over the framework too.", _backends
+    )
+    keras_backend: str = setting(
+        DEFAULT_ENGINE,
+        "The engine under Keras: tensorflow, or jax (pip install 'automl[jax]'), whatever KERAS_BACKEND "
+        "or keras.json say.",
+        OneOf(KERAS_ENGINES, "keras_backend"),
+        choices=KERAS_ENGINES,
     )
     n_trials: int | None = setting(
         None, "Total trials of the study (default 30 with --timeout 240).", IntAtLeast(1), cli_type=int

@@ -17,11 +17,12 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.backends import get_backend
+from automl.backends.keras.engine import choose_engine
 from automl.errors import ConfigError
 from automl.logs import get_logger
 from automl.names import StudyAttr, Tag, TrialAttr, host_pid
 from automl.run.budget import BudgetedObjective, budget_counts, complete_promising
-from automl.run.devices import GPU_ENVIRONMENT
+from automl.run.devices import GPU_ENVIRONMENT, discover_gpus, say_if_gpus_unused
 from automl.run.failfast import every_trial_fails, nothing_new_left
 from automl.run.session import build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord
@@ -78,7 +79,11 @@ def run_worker(study_name: str, storage: str, *, tracking_uri: str | None = None
         raise ConfigError("the study's MLflow tracking URI holds a password: pass it with --tracking-uri")
     settings = SearchSettings.from_stored(record.settings, storage=storage, tracking_uri=uri)
     parts = build_search_parts(settings, space_yaml=record.space_yaml)
-    device = _device_label({get_backend(name).device() for name in settings.backends})  # frameworks imported once
+    choose_engine(settings.keras_backend)
+    backends = [get_backend(name) for name in settings.backends]  # frameworks imported once
+    if PARENT_ENV not in os.environ:  # started by hand on a host: a local search's parent has said it already
+        say_if_gpus_unused(backends, discover_gpus())
+    device = _device_label({backend.device() for backend in backends})
     session = open_search(
         settings,
         parts,
@@ -93,7 +98,8 @@ def run_worker(study_name: str, storage: str, *, tracking_uri: str | None = None
     budget = lambda: load_record(study).n_trials  # noqa: E731 - the search may raise it meanwhile
     wrapped = BudgetedObjective(session.objective(progress, record.deadline), budget, worker_id)
     callbacks = [raise_if_interrupted, complete_promising(budget, lambda: load_record(study).deadline)]
-    log.info("[%s] joined study %s in %s on %s", worker_id, study_name, redact(storage), device)
+    engines = ", ".join(backend.describe() for backend in backends)
+    log.info("[%s] joined study %s in %s on %s (%s)", worker_id, study_name, redact(storage), device, engines)
     if session.lost:
         lost = ", ".join(map(str, session.lost))
         log.info("[%s] trial(s) %s of a process gone from this host: failed, queued again", worker_id, lost)

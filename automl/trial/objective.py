@@ -104,7 +104,7 @@ class Objective:
             run_id = self.tracker.start_trial(
                 trial.number,
                 {**config, BACKEND_PARAM: backend_name},
-                tags={Tag.BACKEND: backend_name, Tag.DEVICE: backend.device()},
+                tags={Tag.BACKEND: backend_name, Tag.ENGINE: backend.engine, Tag.DEVICE: backend.device()},
             )
             trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, run_id)
             self.progress.trial_started(trial.number, _summary(config, backend_name))

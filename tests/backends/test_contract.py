@@ -19,6 +19,7 @@ import optuna
 import pytest
 
 from automl.backends import BACKENDS, BaseBackend, get_backend
+from automl.backends.keras.engine import chosen_engine
 from automl.backends.mxnet._import import import_mxnet
 from automl.errors import TrialFailed
 from automl.model.architectures import build_spec
@@ -67,6 +68,14 @@ def _cross_entropy(probabilities: np.ndarray, labels: np.ndarray) -> float:
 
 
 # --------------------------------------------------------------------------- contract
+def test_keras_runs_on_the_chosen_engine() -> None:
+    """TensorFlow by default; JAX when this suite runs with AUTOML_KERAS_BACKEND=jax (test_keras_on_jax.py)."""
+    engine = get_backend("keras").engine  # before keras is imported here: automl chooses its engine
+    import keras
+
+    assert engine == chosen_engine() == keras.backend.backend()
+
+
 @pytest.mark.parametrize("family", SPECS)
 def test_build_fit_predict(backend: BaseBackend, digits: Digits, family: str) -> None:
     X, y = digits
@@ -144,9 +153,10 @@ def test_on_epoch_returning_true_stops_training(backend: BaseBackend, digits: Di
 def test_diverging_training_fails_the_trial(backend: BaseBackend, digits: Digits) -> None:
     X, y = digits
     # a two-layer linear network: with this step size its weights overflow within a few steps
-    # (a relu network would merely die and keep a huge but finite loss)
+    # (a relu network would merely die and keep a huge but finite loss; on Keras-JAX a step of 1e10
+    # still kept the weights finite, its loss held at the clipped cross-entropy)
     layers = (Layer("flatten"), Layer("dense", {"units": 32}))
-    spec = ModelSpec(IMAGE_SHAPE, 10, "classification", layers, OptimizerSpec("sgd", 1e10), epochs=2)
+    spec = ModelSpec(IMAGE_SHAPE, 10, "classification", layers, OptimizerSpec("sgd", 1e20), epochs=2)
     with pytest.raises(TrialFailed, match="NaN or infinite"):
         backend.fit(backend.build(spec), spec, X[:120], y[:120], validation=(X[120:180], y[120:180]))
 

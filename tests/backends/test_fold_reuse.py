@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.backends.keras import KerasBackend
+from automl.backends.keras.backend import KerasBackend
 from automl.data import load_dataset
 from automl.model.spec import Layer, ModelSpec, OptimizerSpec
 from automl.trial.cv import Folds, cross_validate, make_splits

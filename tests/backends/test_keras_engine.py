@@ -1,4 +1,5 @@
-"""Keras runs on TensorFlow whatever the user's KERAS_BACKEND or keras.json say, with one line saying so."""
+"""Keras runs on the engine automl chose (TensorFlow by default, or JAX) whatever the user's KERAS_BACKEND or
+keras.json say, with one line saying so."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from automl.backends.keras.engine import _users_choice
+from automl.backends.keras.engine import ENGINE_ENV, _users_choice, choose_engine, chosen_engine
+from automl.errors import ConfigError
+from automl.run.settings import SearchSettings
 
 
 def test_the_users_choice_is_read_from_the_environment_then_keras_json(
@@ -34,7 +37,52 @@ def test_keras_backend_jax_in_the_environment_still_trains_on_tensorflow(tmp_pat
         "import keras; print('engine', keras.backend.backend())\n"
     )
     env = {**os.environ, "KERAS_BACKEND": "jax", "KERAS_HOME": str(tmp_path)}
+    env.pop(ENGINE_ENV, None)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "engine tensorflow" in done.stdout
     assert "KERAS_BACKEND says Keras backend 'jax'; automl runs Keras on tensorflow" in done.stderr
+
+
+def test_an_unknown_engine_is_refused_with_the_valid_ones(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="unknown keras_backend 'torch'.*tensorflow, jax"):
+        choose_engine("torch")
+    with pytest.raises(ConfigError, match="keras_backend.*'jx'.*jax"):
+        SearchSettings(keras_backend="jx")
+    monkeypatch.setenv(ENGINE_ENV, "pytorch")
+    with pytest.raises(ConfigError, match=f"{ENGINE_ENV}='pytorch'"):
+        chosen_engine()
+    monkeypatch.delenv(ENGINE_ENV)
+    assert chosen_engine() == "tensorflow"
+
+
+def test_keras_on_jax_when_chosen_whatever_keras_json_says(tmp_path: Path) -> None:
+    (tmp_path / "keras.json").write_text(json.dumps({"backend": "torch"}))
+    script = (
+        "import logging; logging.basicConfig(level=logging.INFO)\n"
+        "from automl.backends.keras.engine import choose_engine\n"
+        "choose_engine('jax')\n"
+        "from automl.backends import get_backend\n"
+        "backend = get_backend('keras')\n"
+        "import keras; print('engine', keras.backend.backend(), backend.describe(), backend.device())\n"
+    )
+    env = {**os.environ, "KERAS_HOME": str(tmp_path)}
+    env.pop("KERAS_BACKEND", None)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "engine jax keras on jax cpu" in done.stdout
+    assert f"{tmp_path / 'keras.json'} says Keras backend 'torch'; automl runs Keras on jax" in done.stderr
+
+
+def test_keras_imported_on_another_engine_first_gets_a_clear_error(tmp_path: Path) -> None:
+    script = (
+        "import os; os.environ['KERAS_BACKEND'] = 'jax'\n"
+        "import keras\n"
+        "from automl.backends import get_backend\n"
+        "get_backend('keras')\n"
+    )
+    env = {**os.environ, "KERAS_HOME": str(tmp_path)}
+    env.pop(ENGINE_ENV, None)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode != 0
+    assert "Keras was imported on jax before automl chose tensorflow" in done.stderr

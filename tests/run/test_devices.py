@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from mlflow.tracking import MlflowClient
 
 from automl.errors import ConfigError
 from automl.run.devices import (
@@ -156,3 +157,29 @@ print("states", sorted(t.state.name for t in result.study.trials))
     assert "states ['COMPLETE', 'COMPLETE']" in done.stdout, done.stdout + done.stderr[-3000:]
     folders = list((tmp_path / "runs" / "data").iterdir())
     assert len(folders) == 1 and {p.name for p in folders[0].iterdir()} == {"X.npy", "y.npy"}
+
+
+def test_keras_backend_jax_runs_the_trials_of_the_worker_processes_and_the_refit_on_jax(tmp_path: Path) -> None:
+    """``--keras-backend jax`` on a host whose nvidia-smi reports a GPU: the trials run in a worker
+    process, the refit in the search process, both on Keras-JAX (on the CPU: no driver behind the fake
+    GPU), whatever the user's KERAS_BACKEND says; MLflow's runs name the engine."""
+    space = Path(__file__).parents[1] / "spaces" / "tiny_image.yaml"
+    env = {
+        **os.environ,
+        "PATH": _fake_nvidia_smi(tmp_path, H100_NODE.splitlines()[0] + "\n") + os.pathsep + os.environ["PATH"],
+        "KERAS_BACKEND": "tensorflow",
+    }
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    command = [sys.executable, "-m", "automl.cli", "search", "--task", "image", "--keras-backend", "jax"]
+    command += ["--space", str(space), "--n-trials", "2", "--n-splits", "2", "--pruner", "none", "--ensemble-size", "0"]
+    done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output[-3000:]
+    assert "KERAS_BACKEND says Keras backend 'tensorflow'; automl runs Keras on jax" in output
+    assert "backend(s): keras on jax" in output
+    client = MlflowClient(f"sqlite:///{tmp_path}/runs/mlflow.db")
+    runs = client.search_runs([client.get_experiment_by_name("image-digits-keras").experiment_id])
+    trials = [r for r in runs if "automl.worker" in r.data.tags]
+    assert len(trials) == 2 and {r.data.tags["automl.engine"] for r in trials} == {"jax"}
+    parent = [r for r in runs if "automl.model_uri" in r.data.tags]
+    assert len(parent) == 1 and parent[0].data.tags["automl.engine"] == "jax"

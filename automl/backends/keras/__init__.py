@@ -1,5 +1,2 @@
-"""The Keras 3 backend (TensorFlow): ``KerasBackend`` compiles a ``ModelSpec`` into a functional model."""
-
-from automl.backends.keras.backend import KerasBackend
-
-__all__ = ["KerasBackend"]
+"""The Keras 3 backend, on TensorFlow or JAX: ``backend.KerasBackend`` compiles a ``ModelSpec`` into a
+functional model. Nothing is imported here, so that ``engine`` chooses the engine before Keras loads."""

@@ -1,4 +1,4 @@
-"""Keras 3 (TensorFlow) compiler of ``ModelSpec``."""
+"""Keras 3 compiler of ``ModelSpec``, on TensorFlow or JAX (``automl.backends.keras.engine``)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,19 @@ from typing import Any
 import numpy as np
 
 from automl.backends.base import BaseBackend, EpochCallback, FitResult, class_weights
-from automl.backends.keras.engine import use_tensorflow
+from automl.backends.keras.engine import INSTALL, use_chosen_engine
 from automl.errors import BackendUnavailableError, TrialFailed
 from automl.logs import quiet_frameworks
 from automl.model.spec import BATCH_NORM_MOMENTUM, LEAKY_RELU_SLOPE, TEXT_LAYER_KINDS, Layer, ModelSpec, OptimizerSpec
 
 quiet_frameworks()  # before TensorFlow's first import: its start-up lines never reach the user
-use_tensorflow()  # whatever KERAS_BACKEND or keras.json say
+ENGINE = use_chosen_engine()  # whatever KERAS_BACKEND or keras.json say
 
 try:
     import keras
 except ImportError as exc:  # pragma: no cover - depends on the environment
     raise BackendUnavailableError(
-        f"the Keras backend needs TensorFlow and Keras 3 ({exc}); install them with: pip install 'tensorflow>=2.16'"
+        f"the Keras backend needs Keras 3 on {ENGINE} ({exc}); install it with: {INSTALL[ENGINE]}"
     ) from exc
 
 from automl.backends.keras.augment import RandomAffine  # noqa: E402 - after the clear error for a missing Keras
@@ -78,6 +78,7 @@ class KerasBackend(BaseBackend):
     """Builds functional Keras models; trains with ``fit`` and early stopping on val_loss."""
 
     name = "keras"
+    engine = ENGINE
 
     def build(self, spec: ModelSpec) -> Any:
         regularizer = keras.regularizers.L1L2(l1=spec.l1, l2=spec.l2) if spec.l1 > 0 or spec.l2 > 0 else None
@@ -217,7 +218,12 @@ class KerasBackend(BaseBackend):
         keras.backend.clear_session()
 
     def device(self) -> str:
-        import tensorflow as tf
+        if ENGINE == "jax":
+            import jax
 
-        gpus = tf.config.list_logical_devices("GPU")
+            gpus = [d for d in jax.devices() if d.platform == "gpu"]
+        else:
+            import tensorflow as tf
+
+            gpus = tf.config.list_logical_devices("GPU")
         return "gpu:0" if gpus else "cpu"

@@ -1,41 +1,71 @@
-"""The engine under Keras 3: TensorFlow, whatever ``KERAS_BACKEND`` or ``~/.keras/keras.json`` say.
+"""The engine under Keras 3: TensorFlow by default, JAX when chosen, whatever ``KERAS_BACKEND`` or
+``~/.keras/keras.json`` say.
 
 Keras picks its engine once, at its first import, from ``KERAS_BACKEND`` or else ``keras.json``.
-automl's Keras trials, memory growth and device report are TensorFlow's, so it sets the variable
-before that import and says so in one line when the user's setting named another engine.
+automl's choice (``--keras-backend``, API ``keras_backend=``) travels in ``AUTOML_KERAS_BACKEND``
+to the processes a search starts; ``use_chosen_engine`` sets ``KERAS_BACKEND`` from it before
+that import and says so in one line when the user's own setting named another engine.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import sys
 from pathlib import Path
 
-from automl.errors import BackendUnavailableError
+from automl.errors import BackendUnavailableError, ConfigError, unknown
 from automl.logs import get_logger
 
-ENGINE = "tensorflow"
+KERAS_ENGINES = ("tensorflow", "jax")
+DEFAULT_ENGINE = "tensorflow"
+ENGINE_ENV = "AUTOML_KERAS_BACKEND"
+INSTALL = {
+    "tensorflow": "pip install 'tensorflow>=2.16'",
+    "jax": "pip install 'automl[jax]' (CPU) or 'automl[jax-cuda]' (NVIDIA GPUs)",
+}
 
 log = get_logger(__name__)
 
 
-def use_tensorflow() -> None:
-    """Make Keras run on TensorFlow; call before ``import keras``."""
+def choose_engine(engine: str) -> None:
+    """Run Keras on ``engine`` in this process and the processes it starts; call before the Keras
+    backend is imported (``get_backend('keras')``)."""
+    if engine not in KERAS_ENGINES:
+        raise ConfigError(unknown("keras_backend", engine, KERAS_ENGINES))
+    os.environ[ENGINE_ENV] = engine
+
+
+def chosen_engine() -> str:
+    """The engine ``choose_engine`` named in this process or a parent (TensorFlow by default)."""
+    engine = os.environ.get(ENGINE_ENV) or DEFAULT_ENGINE
+    if engine not in KERAS_ENGINES:
+        raise ConfigError(f"{ENGINE_ENV}={engine!r}: " + unknown("Keras backend", engine, KERAS_ENGINES))
+    return engine
+
+
+def use_chosen_engine() -> str:
+    """Make Keras run on the chosen engine; call before ``import keras``. Returns the engine."""
+    engine = chosen_engine()
     if "keras" in sys.modules:
         import keras
 
-        engine = keras.backend.backend()
-        if engine != ENGINE:
+        running = keras.backend.backend()
+        if running != engine:
             raise BackendUnavailableError(
-                f"Keras was imported on {engine} before automl: automl's Keras trials run on TensorFlow; "
-                f"set KERAS_BACKEND={ENGINE} before importing keras (or import automl first)"
+                f"Keras was imported on {running} before automl chose {engine}: set KERAS_BACKEND={engine} "
+                "before importing keras (or import automl and start the search first)"
             )
-        return
+        return engine
+    module = "tensorflow" if engine == "tensorflow" else "jax"
+    if importlib.util.find_spec(module) is None:
+        raise BackendUnavailableError(f"Keras on {engine} needs the {module} package: {INSTALL[engine]}")
     asked, where = _users_choice()
-    if asked and asked != ENGINE:
-        log.info("%s says Keras backend %r; automl runs Keras on %s", where, asked, ENGINE)
-    os.environ["KERAS_BACKEND"] = ENGINE
+    if asked and asked != engine:
+        log.info("%s says Keras backend %r; automl runs Keras on %s", where, asked, engine)
+    os.environ["KERAS_BACKEND"] = engine
+    return engine
 
 
 def _users_choice() -> tuple[str | None, str]:

@@ -349,6 +349,7 @@ class MXNetBackend(BaseBackend):
     """Builds hybridized Gluon networks; trains them like the Keras backend does."""
 
     name = "mxnet"
+    engine = "mxnet"
 
     def __init__(self) -> None:
         self._ctx = _context()

@@ -99,7 +99,7 @@ def test_warm_starting_from_a_study_that_does_not_exist_is_one_clear_line(tmp_pa
         )
 
 
-@pytest.mark.parametrize("task", ["image", "tabular"])  # text ships no portfolio yet
+@pytest.mark.parametrize("task", ["image", "tabular", "text"])
 def test_a_new_search_of_a_shipped_space_queues_its_portfolio(task: str, tmp_path: Path) -> None:
     """Each shipped portfolio is configurations of its task's shipped space, queued after the
     defaults of a new default search; off with portfolio=False and for another space."""

@@ -19,7 +19,6 @@ import optuna
 from sklearn.model_selection import train_test_split
 
 from automl.backends import get_backend
-from automl.backends.keras.engine import choose_engine
 from automl.data import take
 from automl.errors import ConfigError
 from automl.model import build_spec
@@ -84,7 +83,6 @@ def check_space_health(
     """Train the default configuration and ``draws`` random draws of the space on the first fold
     (of a stratified sample of ``max_rows`` rows of the data, and for at most ``max_epochs``
     epochs, when given: a quicker, stricter check). Keras runs on ``settings.keras_backend``."""
-    choose_engine(settings.keras_backend)
     parts = build_search_parts(settings)
     if max_rows is not None and len(parts.dataset.y) > max_rows:
         parts = _sample_rows(parts, settings, max_rows, seed)

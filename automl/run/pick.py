@@ -10,7 +10,6 @@ from __future__ import annotations
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from automl.backends.keras.engine import choose_engine
 from automl.data import Dataset
 from automl.errors import ConfigError
 from automl.names import StudyAttr, TrialAttr
@@ -63,8 +62,8 @@ def _front_text(study: optuna.Study, names: list[str]) -> str:
 
 
 def study_dataset(study: optuna.Study) -> tuple[Dataset, int]:
-    """The data set a study searched on and its seed, rebuilt from the settings it recorded; Keras then
-    refits on the engine the study searched with."""
+    """The data set a study searched on and its seed, rebuilt from the settings it recorded (Keras
+    then refits on the engine the study searched with)."""
     stored = study.user_attrs.get(StudyAttr.SETTINGS)
     if stored is None:
         raise ConfigError(f"study {study.study_name!r} was not made by automl search: it records no settings")
@@ -75,7 +74,6 @@ def study_dataset(study: optuna.Study) -> tuple[Dataset, int]:
             "(result.pick(...)) in the session that ran it, or search a saved file"
         )
     settings = SearchSettings.from_stored(record.settings)
-    choose_engine(settings.keras_backend)
     return build_search_parts(settings, space_yaml=record.space_yaml).dataset, settings.seed
 
 

@@ -21,7 +21,6 @@ import pandas as pd
 from rich.console import Console
 
 from automl.backends import BaseBackend, get_backend
-from automl.backends.keras.engine import choose_engine
 from automl.data import Dataset
 from automl.data.arrays import write_arrays
 from automl.errors import EveryTrialFails
@@ -168,7 +167,6 @@ def _run(settings: SearchSettings, clock: JobClock, console: Console, verbose: b
     tracking_uri = settings.tracking_uri or default_tracking_uri(settings.runs_dir)
     name = settings.study_name or f"{settings.task}-{parts.dataset.name}-{'+'.join(settings.backends)}"
     slots = plan_workers(settings)  # empty: trials run in this process; before a framework is imported
-    choose_engine(settings.keras_backend)  # here and in the worker processes
     backends = [get_backend(name) for name in settings.backends]  # a missing framework fails before the study
     say_if_gpus_unused(backends, sorted({slot.gpu for slot in slots if slot.gpu}, key=lambda gpu: gpu.index))
     if slots and not isinstance(settings.data, str | os.PathLike | type(None)):

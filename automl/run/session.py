@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import optuna
 
+from automl.backends.keras.engine import choose_engine
 from automl.data import Dataset, load_dataset
 from automl.names import BACKEND_PARAM
 from automl.run.lost import LostTrialHandler, fail_trials_of_dead_local_processes
@@ -59,7 +60,9 @@ class SearchParts:
 
 
 def build_search_parts(settings: SearchSettings, *, space_yaml: str | None = None) -> SearchParts:
-    """Load the space (``space_yaml``: its text as a study recorded it), the data, the metric and the folds."""
+    """Load the space (``space_yaml``: its text as a study recorded it), the data, the metric and the folds;
+    choose the engine Keras will run on (``settings.keras_backend``) before any backend is imported."""
+    choose_engine(settings.keras_backend)
     if space_yaml is None:
         space = load_space(settings.space or settings.task)
     else:

@@ -17,7 +17,6 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.backends import get_backend
-from automl.backends.keras.engine import choose_engine
 from automl.errors import ConfigError
 from automl.logs import get_logger
 from automl.names import StudyAttr, Tag, TrialAttr, host_pid
@@ -79,7 +78,6 @@ def run_worker(study_name: str, storage: str, *, tracking_uri: str | None = None
         raise ConfigError("the study's MLflow tracking URI holds a password: pass it with --tracking-uri")
     settings = SearchSettings.from_stored(record.settings, storage=storage, tracking_uri=uri)
     parts = build_search_parts(settings, space_yaml=record.space_yaml)
-    choose_engine(settings.keras_backend)
     backends = [get_backend(name) for name in settings.backends]  # frameworks imported once
     if PARENT_ENV not in os.environ:  # started by hand on a host: a local search's parent has said it already
         say_if_gpus_unused(backends, discover_gpus())

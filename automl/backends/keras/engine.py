@@ -58,9 +58,8 @@ def use_chosen_engine() -> str:
                 "before importing keras (or import automl and start the search first)"
             )
         return engine
-    module = "tensorflow" if engine == "tensorflow" else "jax"
-    if importlib.util.find_spec(module) is None:
-        raise BackendUnavailableError(f"Keras on {engine} needs the {module} package: {INSTALL[engine]}")
+    if importlib.util.find_spec(engine) is None:  # each engine is the package of its name
+        raise BackendUnavailableError(f"Keras on {engine} needs the {engine} package: {INSTALL[engine]}")
     asked, where = _users_choice()
     if asked and asked != engine:
         log.info("%s says Keras backend %r; automl runs Keras on %s", where, asked, engine)

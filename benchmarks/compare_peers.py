@@ -94,7 +94,12 @@ def _main_tree(path: Path) -> Path:
 
 
 def _run_in_subprocess(tool: str, task: str, seed: int, budget: float, main_tree: Path) -> dict[str, Any]:
-    base = {"tool": tool, "task": task, "seed": seed, "budget_s": budget}
+    base: dict[str, Any] = {"tool": tool, "task": task, "seed": seed, "budget_s": budget}
+    if tool == "automl":  # the automl of this checkout (or of the worktree the sweep runs from)
+        head = ["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"]
+        base["automl_commit"] = subprocess.run(head, capture_output=True, text=True).stdout.strip()
+    elif tool == "automl-main":
+        base["automl_commit"] = MAIN_COMMIT
     env = dict(os.environ)
     if tool == "automl-main":
         env["PYTHONPATH"] = os.pathsep.join([str(_main_tree(main_tree)), env.get("PYTHONPATH", "")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +12,21 @@ from typing import Any
 import numpy as np
 
 from automl.model.spec import ModelSpec
+
+_survivors_frozen = False
+
+
+def collect_garbage() -> None:
+    """``gc.collect()``; the first time, also freeze what survives it (the framework's modules and
+    caches, the data), so that each later collection scans only what later trials made: with
+    TensorFlow loaded a full collection takes ~0.4 s, one per trial. Frozen objects are still freed
+    when no longer referenced; only reference cycles among them stay."""
+    global _survivors_frozen
+    gc.collect()
+    if not _survivors_frozen:
+        gc.freeze()
+        _survivors_frozen = True
+
 
 EpochCallback = Callable[[int, dict[str, float]], bool]
 """Called after each epoch with (epoch, logs); returning True stops training (pruning)."""
@@ -124,8 +140,10 @@ class BaseBackend(ABC):
     def seed(self, seed: int) -> None:
         """Seed the framework's random generators (weights init, shuffling, dropout)."""
 
-    def release(self) -> None:  # noqa: B027 - optional hook, nothing to free by default
-        """Free framework state left by finished models (called between trials)."""
+    def release(self) -> None:
+        """Free framework state left by finished models and collect garbage (called after each trial:
+        the search does not collect again)."""
+        collect_garbage()
 
     def device(self) -> str:
         """Where this backend trains, e.g. 'cpu' or 'gpu:0'."""

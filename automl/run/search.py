@@ -153,7 +153,8 @@ def run_search(
     settings: SearchSettings, *, verbose: bool = True, console: Console | None = None, log_level: int = logging.INFO
 ) -> SearchResult:
     """``search()`` for already checked settings; ``log_level`` DEBUG also shows the frameworks' lines."""
-    refits = 1 + (3 if settings.builds_ensemble else 0)  # the best trial, and up to 3 more ensemble members
+    # the best trial, and up to 3 more ensemble members; none without a refit
+    refits = (1 + (3 if settings.builds_ensemble else 0)) if settings.refit else 0
     clock = JobClock(time.time(), settings.timeout, settings.n_splits, refits=refits)
     console = console or new_console(verbose)
     with console_logging(console, log_level), _quiet_optuna():
@@ -311,9 +312,8 @@ def _run_trials(
         study.optimize(
             BudgetedObjective(objective, lambda: settings.n_trials, worker_id=host_pid()),
             n_trials=remaining,
-            timeout=None if objective.deadline is None else max(0.0, objective.deadline - time.time()),
+            timeout=None,  # keep_to_the_clock stops at the deadline, which moves as the refit estimate changes
             catch=(Exception,),
-            gc_after_trial=True,
             callbacks=callbacks,
         )
 

@@ -104,7 +104,8 @@ def run_worker(study_name: str, storage: str, *, tracking_uri: str | None = None
     ran = 0
     while _budget_left(study, worker_id):
         wrapped.objective.deadline = load_record(study).deadline  # the search moves it as its refit estimate changes
-        study.optimize(wrapped, n_trials=1, catch=(Exception,), gc_after_trial=True, callbacks=callbacks)
+        # no gc_after_trial: the backend's release() collects garbage after each trial
+        study.optimize(wrapped, n_trials=1, catch=(Exception,), callbacks=callbacks)
         ran += 1
         mine = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(TrialAttr.WORKER_PID) == host_pid()]
         if mine and mine[-1].state.is_finished():

@@ -3,7 +3,7 @@
 The first signal raises KeyboardInterrupt in the main thread, so that Optuna marks the running
 trial failed, its MLflow run is ended and the search prints what it has. Python drops an
 exception raised while a finalizer runs (``__del__``, a weakref callback: TensorFlow has many,
-and ``gc_after_trial`` runs them), so the signal is also remembered: ``raise_if_interrupted``,
+and the garbage collection after each trial runs them), so the signal is also remembered: ``raise_if_interrupted``,
 called at every epoch, fold and trial boundary, raises it again where nothing can swallow it.
 A KeyboardInterrupt raised while C code runs can also come back as another exception (TensorFlow:
 ``SystemError: ... returned a result with an exception set``); ``interrupted`` tells the two apart.

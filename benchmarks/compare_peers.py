@@ -98,10 +98,9 @@ def _run_in_subprocess(tool: str, task: str, seed: int, budget: float, main_tree
     if tool == "automl":  # the automl of this checkout (or of the worktree the sweep runs from)
         head = ["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"]
         base["automl_commit"] = subprocess.run(head, capture_output=True, text=True).stdout.strip()
-    elif tool == "automl-main":
-        base["automl_commit"] = MAIN_COMMIT
     env = dict(os.environ)
     if tool == "automl-main":
+        base["automl_commit"] = MAIN_COMMIT
         env["PYTHONPATH"] = os.pathsep.join([str(_main_tree(main_tree)), env.get("PYTHONPATH", "")])
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"

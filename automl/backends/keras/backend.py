@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.backends.base import BaseBackend, EpochCallback, FitResult, class_weights, collect_garbage
+from automl.backends.base import BaseBackend, EpochCallback, FitResult, class_weights
 from automl.backends.keras.engine import INSTALL, use_chosen_engine
 from automl.errors import BackendUnavailableError, TrialFailed
 from automl.logs import quiet_frameworks
@@ -215,8 +215,8 @@ class KerasBackend(BaseBackend):
         keras.utils.set_random_seed(seed)
 
     def release(self) -> None:
-        keras.backend.clear_session(free_memory=False)  # collect_garbage collects, once
-        collect_garbage()
+        keras.backend.clear_session(free_memory=False)  # the base's release collects, once
+        super().release()
 
     def device(self) -> str:
         if ENGINE == "jax":

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from automl.backends.base import BaseBackend, EpochCallback, FitResult, class_weights, collect_garbage
+from automl.backends.base import BaseBackend, EpochCallback, FitResult, class_weights
 from automl.backends.mxnet._import import import_mxnet
 from automl.backends.mxnet.losses import sample_losses
 from automl.backends.mxnet.optimizers import keras_optimizer
@@ -500,7 +500,7 @@ class MXNetBackend(BaseBackend):
 
     def release(self) -> None:
         nd.waitall()
-        collect_garbage()
+        super().release()
 
     def device(self) -> str:
         return "gpu:0" if self._ctx.device_type == "gpu" else "cpu"

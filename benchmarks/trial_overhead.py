@@ -83,11 +83,12 @@ def rebuilding_per_fold() -> Iterator[None]:
     from automl.backends.base import BaseBackend
     from automl.backends.keras.backend import KerasBackend
 
+    own = KerasBackend.snapshot
     KerasBackend.snapshot = BaseBackend.snapshot  # type: ignore[method-assign]
     try:
         yield
     finally:
-        del KerasBackend.snapshot
+        KerasBackend.snapshot = own  # type: ignore[method-assign]
 
 
 def time_bare(config: dict[str, Any], seed: int = 0, reuse: bool = True) -> tuple[float, list[int]]:

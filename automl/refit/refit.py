@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import optuna
 
 from automl.backends import get_backend
 from automl.data import Dataset, take
+from automl.logs import get_logger
 from automl.model import build_spec
 from automl.names import TrialAttr
 from automl.refit.ensemble import CANDIDATES, EnsembleChoice, choose_ensemble
@@ -21,12 +23,16 @@ from automl.trial.cv import fit_preparation
 from automl.trial.goals import best_trial
 from automl.trial.metrics import Metric
 
+log = get_logger(__name__)
+
 EXAMPLE_ROWS = 5  # inputs logged with the model, for its signature
 DEFAULT_FOLDS = 5  # a refit holds out 1/k of the rows to stop on; k of a trial without fold scores
 MIN_ROWS_TO_HOLD_OUT = 50
 
 
-def refit_trial(best: optuna.trial.FrozenTrial, dataset: Dataset, seed: int) -> FittedModel:
+def refit_trial(
+    best: optuna.trial.FrozenTrial, dataset: Dataset, seed: int, hold_out: float | None = -1.0
+) -> FittedModel:
     """Train a trial's configuration on all the data.
 
     With early stopping in its configuration, the model trains like one more fold model: a
@@ -36,6 +42,9 @@ def refit_trial(best: optuna.trial.FrozenTrial, dataset: Dataset, seed: int) -> 
     measured on a digits CNN with batch norm and augmentation, its test accuracy was 0.914–0.969
     over 4 seeds (mean 0.940), against 0.961–0.997 (mean 0.980) holding out a fifth (0.980 with a
     tenth). Without early stopping, it trains on every row for the folds' mean best epoch count.
+
+    ``hold_out`` (for ``benchmarks/refit_strategy.py``): the share held out to stop on; the
+    default (negative) is ``1/k``; None trains on every row for the folds' mean best epoch count.
     """
     backend = get_backend(best.user_attrs.get(TrialAttr.BACKEND, "keras"))
     X, y = dataset.X, dataset.y
@@ -54,7 +63,8 @@ def refit_trial(best: optuna.trial.FrozenTrial, dataset: Dataset, seed: int) -> 
     backend.seed(seed)
     model = backend.build(spec)
     folds = len(best.user_attrs.get(TrialAttr.FOLD_SCORES) or []) or DEFAULT_FOLDS
-    held_out = _stopping_rows(dataset, 1 / max(folds, 2), seed) if spec.early_stopping_patience else None
+    share = 1 / max(folds, 2) if hold_out is not None and hold_out < 0 else hold_out
+    held_out = _stopping_rows(dataset, share, seed) if spec.early_stopping_patience and share else None
     if held_out is None:
         epochs = max(1, round(float(np.mean(best.user_attrs.get(TrialAttr.BEST_EPOCHS) or [spec.epochs]))))
         backend.fit(model, spec, X, y, epochs=epochs)
@@ -133,13 +143,19 @@ def refit_final(
     """
     leader = best_trial(study)
     assert leader is not None, "refit_final needs a completed trial"
-    best = refit_trial(leader, dataset, seed)
+    best = _timed_refit(leader, dataset, seed)
     if ensemble_size <= 1:
         return FinalModel(best, best, None, "ensembles off")
+    started = time.perf_counter()
     predictions = _out_of_fold_predictions(study, dataset, metric, load_out_of_fold)
     if len(predictions) < 2:
         return FinalModel(best, best, None, "fewer than two completed trials with out-of-fold predictions")
     choice = choose_ensemble(predictions, dataset.y, metric, ensemble_size, seed)
+    log.info(
+        "ensemble selection over %d trials' out-of-fold predictions: %.1f s",
+        len(predictions),
+        time.perf_counter() - started,
+    )
     better = _better(choice.corrected_score, choice.corrected_single_score, metric)
     if len(choice.counts) < 2 or not better:
         return FinalModel(best, best, choice, "the best trial alone scores as well as an ensemble")
@@ -148,9 +164,10 @@ def refit_final(
     for number, weight in choice.weights.items():
         trial = trials_by_number[number]
         left = seconds_left()
-        if number != leader.number and left is not None and left < _refit_estimate(trial):
-            continue  # no time left to refit this member: the ensemble goes on without it
-        members.append(best if number == leader.number else refit_trial(trial, dataset, seed))
+        if number != leader.number and left is not None and left < refit_estimate(trial):
+            log.info("no time to refit trial %d (about %.0f s, %.0f s left)", number, refit_estimate(trial), left)
+            continue  # the ensemble goes on without this member
+        members.append(best if number == leader.number else _timed_refit(trial, dataset, seed))
         weights.append(weight)
         trials.append(number)
     if len(members) < 2:
@@ -175,7 +192,19 @@ def _out_of_fold_predictions(
     return found
 
 
-def _refit_estimate(trial: optuna.trial.FrozenTrial) -> float:
+def _timed_refit(trial: optuna.trial.FrozenTrial, dataset: Dataset, seed: int) -> FittedModel:
+    started = time.perf_counter()
+    fitted = refit_trial(trial, dataset, seed)
+    log.info(
+        "refit of trial %d: %.1f s (estimated %.1f s)",
+        trial.number,
+        time.perf_counter() - started,
+        refit_estimate(trial),
+    )
+    return fitted
+
+
+def refit_estimate(trial: optuna.trial.FrozenTrial) -> float:
     """A refit trains like one of the trial's fold models: about its time per fold."""
     folds = trial.user_attrs.get(TrialAttr.FOLD_SCORES) or [0]
     return float(trial.user_attrs.get(TrialAttr.DURATION_S, 0.0)) / len(folds)

@@ -18,6 +18,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.names import TrialAttr, host_pid
+from automl.refit.refit import refit_estimate
+from automl.trial.goals import maximizes
 from automl.trial.objective import Objective
 
 
@@ -120,8 +122,9 @@ class BudgetedObjective:
 
 
 FINISH_S = 8.0  # the leaderboard, report and model logging after the last trial, on 2 cores
+ENSEMBLE_S = 3.0  # loading the candidates' out-of-fold predictions and choosing the ensemble
 MAX_RESERVE = 0.25  # at most this share of the time budget is kept for refitting at the end
-REFIT_SHARE_BEFORE_ANY = 0.1  # before a trial completes, the refit is guessed at this share of the budget
+REFIT_SHARE_BEFORE_ANY = 0.1  # before a trial completes, a refit is guessed at this share of the budget
 
 
 @dataclass
@@ -129,9 +132,10 @@ class JobClock:
     """One time budget for the whole job: trials, then the refit (and the ensemble's members), the
     report and the model's logging, all within ``timeout`` seconds from ``start``.
 
-    Trials stop early enough to leave time for ``refits`` refits, each estimated from the completed
-    trials' time per fold (a refit trains like one more fold model: ``automl.refit.refit``),
-    capped at a quarter of the budget.
+    Trials stop early enough to leave time for ``refits`` refits (the best trial and, with an
+    ensemble, its likely members: the next best completed trials), each estimated as its trial's
+    time per fold (a refit trains like one more fold model: ``automl.refit.refit``), plus the
+    ensemble selection; the reserve is capped at a quarter of the budget.
     """
 
     start: float
@@ -146,23 +150,33 @@ class JobClock:
     def seconds_left(self) -> float | None:
         return None if self.end is None else self.end - time.time()
 
-    def refit_seconds(self, study: optuna.Study) -> float:
-        """The estimated time of one refit, from the completed trials."""
-        per_fold = [
-            t.user_attrs[TrialAttr.DURATION_S] / len(t.user_attrs[TrialAttr.FOLD_SCORES])
+    def refit_seconds(self, study: optuna.Study) -> list[float]:
+        """The estimated time of each of the ``refits`` refits: those of the best completed trials."""
+        if not self.refits:
+            return []
+        complete = [
+            t
             for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.user_attrs.get(TrialAttr.DURATION_S) and t.user_attrs.get(TrialAttr.FOLD_SCORES)
+            if t.values and np.isfinite(t.values[0]) and refit_estimate(t) > 0
         ]
-        if not per_fold:
-            return REFIT_SHARE_BEFORE_ANY * (self.timeout or 0.0)
-        return float(np.median(per_fold))
+        if not complete:
+            return [REFIT_SHARE_BEFORE_ANY * (self.timeout or 0.0)] * self.refits
+        sign = 1 if maximizes(study) else -1
+        ranked = sorted(complete, key=lambda t: (-sign * t.values[0], t.number))[: self.refits]
+        estimates = [refit_estimate(t) for t in ranked]
+        return estimates + [max(estimates)] * (self.refits - len(estimates))  # trials yet to complete
+
+    def reserve_seconds(self, study: optuna.Study) -> float:
+        """The time kept after the trials: refits, the ensemble selection, the report and the logging."""
+        ensemble = ENSEMBLE_S if self.refits > 1 else 0.0
+        reserve = FINISH_S + ensemble + sum(self.refit_seconds(study))
+        return min(reserve, MAX_RESERVE * (self.timeout or 0.0))
 
     def trial_deadline(self, study: optuna.Study) -> float | None:
         """When trials must stop so that the refit, the report and the logging end within the budget."""
-        if self.end is None or self.timeout is None:
+        if self.end is None:
             return None
-        reserve = min(FINISH_S + self.refits * self.refit_seconds(study), MAX_RESERVE * self.timeout)
-        return self.end - reserve
+        return self.end - self.reserve_seconds(study)
 
 
 def keep_to_the_clock(clock: JobClock, objective: Objective) -> Callable[[optuna.Study, FrozenTrial], None]:

@@ -9,29 +9,47 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from automl.names import TrialAttr
-from automl.run.budget import FINISH_S, MAX_RESERVE, REFIT_SHARE_BEFORE_ANY, JobClock, complete_promising
+from automl.run.budget import ENSEMBLE_S, FINISH_S, MAX_RESERVE, REFIT_SHARE_BEFORE_ANY, JobClock, complete_promising
 
 
-def _complete(study: optuna.Study, seconds: float, folds: int = 5) -> None:
+def _complete(study: optuna.Study, seconds: float, value: float = 0.9, folds: int = 5) -> None:
     study.add_trial(
         optuna.create_trial(
             state=TrialState.COMPLETE,
-            value=0.9,
+            value=value,
             params={"x": 0.5},
             distributions={"x": FloatDistribution(0, 1)},
-            user_attrs={TrialAttr.DURATION_S: seconds, TrialAttr.FOLD_SCORES: [0.9] * folds},
+            user_attrs={TrialAttr.DURATION_S: seconds, TrialAttr.FOLD_SCORES: [value] * folds},
         )
     )
 
 
-def test_trials_stop_early_enough_to_refit_within_the_budget() -> None:
-    study = optuna.create_study()
-    clock = JobClock(start=1000.0, timeout=300.0, n_splits=5, refits=2)
-    assert clock.trial_deadline(study) == 1300.0 - FINISH_S - 2 * REFIT_SHARE_BEFORE_ANY * 300  # no trial yet: a guess
-    _complete(study, 20.0)  # 4 s a fold: a refit trains like one more fold model
-    _complete(study, 40.0)  # 8 s a fold
-    assert clock.refit_seconds(study) == 6.0  # the median
-    assert clock.trial_deadline(study) == 1300.0 - FINISH_S - 2 * 6.0
+def test_trials_stop_early_enough_to_refit_the_best_trial_within_the_budget() -> None:
+    study = optuna.create_study(direction="maximize")
+    clock = JobClock(start=1000.0, timeout=300.0, n_splits=5, refits=1)
+    assert clock.trial_deadline(study) == 1300.0 - FINISH_S - REFIT_SHARE_BEFORE_ANY * 300  # no trial yet: a guess
+    _complete(study, 20.0, value=0.8)  # 4 s a fold: a refit trains like one more fold model
+    _complete(study, 40.0, value=0.9)  # 8 s a fold, and the best
+    assert clock.refit_seconds(study) == [8.0]  # the best trial's time per fold, not a median
+    assert clock.trial_deadline(study) == 1300.0 - FINISH_S - 8.0
+
+
+def test_an_ensemble_reserves_its_likely_members_and_the_selection() -> None:
+    """With an ensemble, the reserve counts the best trials' refits (a slow member among them
+    too) and the selection; trials not yet completed are guessed as slow as the slowest seen."""
+    study = optuna.create_study(direction="maximize")
+    clock = JobClock(start=1000.0, timeout=300.0, n_splits=5, refits=3)
+    _complete(study, 10.0, value=0.95)  # the best: 2 s a fold
+    assert clock.refit_seconds(study) == [2.0, 2.0, 2.0]
+    _complete(study, 50.0, value=0.94)  # a likely member: 10 s a fold
+    _complete(study, 5.0, value=0.5)  # a poor trial: 1 s a fold, not a likely member
+    _complete(study, 15.0, value=0.93)
+    assert clock.refit_seconds(study) == [2.0, 10.0, 3.0]
+    assert clock.trial_deadline(study) == 1300.0 - FINISH_S - ENSEMBLE_S - 15.0
+    minimizing = optuna.create_study(direction="minimize")
+    _complete(minimizing, 10.0, value=0.1)
+    _complete(minimizing, 50.0, value=0.9)
+    assert JobClock(1000.0, 300.0, 5, refits=1).refit_seconds(minimizing) == [2.0]
 
 
 def test_the_reserve_is_capped_and_no_budget_has_no_deadline() -> None:
@@ -39,6 +57,7 @@ def test_the_reserve_is_capped_and_no_budget_has_no_deadline() -> None:
     _complete(study, 500.0)
     assert JobClock(1000.0, 300.0, 5, refits=4).trial_deadline(study) == 1300.0 - MAX_RESERVE * 300
     assert JobClock(1000.0, None, 5).trial_deadline(study) is None
+    assert JobClock(1000.0, 300.0, 5, refits=0).trial_deadline(study) == 1300.0 - FINISH_S  # --no-refit
 
 
 def _pruned(study: optuna.Study, **user_attrs: object) -> optuna.trial.FrozenTrial:

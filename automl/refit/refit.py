@@ -20,7 +20,7 @@ from automl.refit.ensemble import CANDIDATES, EnsembleChoice, choose_ensemble
 from automl.refit.fitted import FittedEnsemble, FittedModel
 from automl.refit.pyfunc import log_pyfunc_model
 from automl.trial.cv import fit_preparation
-from automl.trial.goals import best_trial
+from automl.trial.goals import best_trial, ranked_trials
 from automl.trial.metrics import Metric
 
 log = get_logger(__name__)
@@ -31,7 +31,7 @@ MIN_ROWS_TO_HOLD_OUT = 50
 
 
 def refit_trial(
-    best: optuna.trial.FrozenTrial, dataset: Dataset, seed: int, hold_out: float | None = -1.0
+    best: optuna.trial.FrozenTrial, dataset: Dataset, seed: int, hold_out: float | None = None
 ) -> FittedModel:
     """Train a trial's configuration on all the data.
 
@@ -43,8 +43,8 @@ def refit_trial(
     over 4 seeds (mean 0.940), against 0.961–0.997 (mean 0.980) holding out a fifth (0.980 with a
     tenth). Without early stopping, it trains on every row for the folds' mean best epoch count.
 
-    ``hold_out`` (for ``benchmarks/refit_strategy.py``): the share held out to stop on; the
-    default (negative) is ``1/k``; None trains on every row for the folds' mean best epoch count.
+    ``hold_out`` (for ``benchmarks/refit_strategy.py``): the share held out to stop on (None:
+    ``1/k``); 0 trains on every row for the folds' mean best epoch count.
     """
     backend = get_backend(best.user_attrs.get(TrialAttr.BACKEND, "keras"))
     X, y = dataset.X, dataset.y
@@ -63,7 +63,7 @@ def refit_trial(
     backend.seed(seed)
     model = backend.build(spec)
     folds = len(best.user_attrs.get(TrialAttr.FOLD_SCORES) or []) or DEFAULT_FOLDS
-    share = 1 / max(folds, 2) if hold_out is not None and hold_out < 0 else hold_out
+    share = 1 / max(folds, 2) if hold_out is None else hold_out
     held_out = _stopping_rows(dataset, share, seed) if spec.early_stopping_patience and share else None
     if held_out is None:
         epochs = max(1, round(float(np.mean(best.user_attrs.get(TrialAttr.BEST_EPOCHS) or [spec.epochs]))))
@@ -147,7 +147,7 @@ def refit_final(
     if ensemble_size <= 1:
         return FinalModel(best, best, None, "ensembles off")
     started = time.perf_counter()
-    predictions = _out_of_fold_predictions(study, dataset, metric, load_out_of_fold)
+    predictions = _out_of_fold_predictions(study, dataset, load_out_of_fold)
     if len(predictions) < 2:
         return FinalModel(best, best, None, "fewer than two completed trials with out-of-fold predictions")
     choice = choose_ensemble(predictions, dataset.y, metric, ensemble_size, seed)
@@ -163,9 +163,9 @@ def refit_final(
     trials_by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     for number, weight in choice.weights.items():
         trial = trials_by_number[number]
-        left = seconds_left()
-        if number != leader.number and left is not None and left < refit_estimate(trial):
-            log.info("no time to refit trial %d (about %.0f s, %.0f s left)", number, refit_estimate(trial), left)
+        left, needed = seconds_left(), refit_estimate(trial)
+        if number != leader.number and left is not None and left < needed:
+            log.info("no time to refit trial %d (about %.0f s, %.0f s left)", number, needed, left)
             continue  # the ensemble goes on without this member
         members.append(best if number == leader.number else _timed_refit(trial, dataset, seed))
         weights.append(weight)
@@ -178,13 +178,11 @@ def refit_final(
 
 
 def _out_of_fold_predictions(
-    study: optuna.Study, dataset: Dataset, metric: Metric, load: Callable[[str], np.ndarray | None]
+    study: optuna.Study, dataset: Dataset, load: Callable[[str], np.ndarray | None]
 ) -> dict[int, np.ndarray]:
     """The out-of-fold predictions of the best completed trials (at most ``CANDIDATES``)."""
-    complete = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-    ranked = sorted(complete, key=lambda t: t.values[0], reverse=metric.direction == "maximize")[:CANDIDATES]
     found = {}
-    for trial in ranked:
+    for trial in ranked_trials(study)[:CANDIDATES]:
         run_id = trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID)
         predictions = load(run_id) if run_id else None
         if predictions is not None and len(predictions) == len(dataset.y) and np.isfinite(predictions).all():

@@ -13,13 +13,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.names import TrialAttr, host_pid
 from automl.refit.refit import refit_estimate
-from automl.trial.goals import maximizes
+from automl.trial.goals import ranked_trials
 from automl.trial.objective import Objective
 
 
@@ -156,16 +155,9 @@ class JobClock:
         """The estimated time of each of the ``refits`` refits: those of the best completed trials."""
         if not self.refits:
             return []
-        complete = [
-            t
-            for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if t.values and np.isfinite(t.values[0]) and refit_estimate(t) > 0
-        ]
-        if not complete:
+        estimates = [e for e in map(refit_estimate, ranked_trials(study)) if e > 0][: self.refits]
+        if not estimates:
             return [REFIT_SHARE_BEFORE_ANY * (self.timeout or 0.0)] * self.refits
-        sign = 1 if maximizes(study) else -1
-        ranked = sorted(complete, key=lambda t: (-sign * t.values[0], t.number))[: self.refits]
-        estimates = [refit_estimate(t) for t in ranked]
         return estimates + [max(estimates)] * (self.refits - len(estimates))  # trials yet to complete
 
     def reserve_seconds(self, study: optuna.Study) -> float:

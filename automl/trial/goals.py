@@ -132,17 +132,21 @@ def trial_values(trial: FrozenTrial, names: list[str]) -> dict[str, float]:
     return {k: float(v) for k, v in values.items() if v is not None}
 
 
-def best_trial(study: optuna.Study) -> FrozenTrial | None:
-    """The best completed trial on the first metric (with one metric: ``study.best_trial``)."""
+def ranked_trials(study: optuna.Study) -> list[FrozenTrial]:
+    """The completed trials, best first on the first metric (ties: the earlier trial first)."""
     complete = [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if t.values and math.isfinite(t.values[0])
     ]
-    if not complete:
-        return None
     sign = 1 if maximizes(study) else -1
-    return max(complete, key=lambda t: (sign * t.values[0], -t.number))
+    return sorted(complete, key=lambda t: (-sign * t.values[0], t.number))
+
+
+def best_trial(study: optuna.Study) -> FrozenTrial | None:
+    """The best completed trial on the first metric (with one metric: ``study.best_trial``)."""
+    ranked = ranked_trials(study)
+    return ranked[0] if ranked else None
 
 
 def pareto_front(study: optuna.Study) -> list[FrozenTrial]:

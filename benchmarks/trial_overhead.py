@@ -78,6 +78,38 @@ def time_automl(space: Path, runs_dir: Path) -> tuple[float, dict[str, Any], lis
 
 
 @contextlib.contextmanager
+def timing_model_work(seconds: list[float]) -> Iterator[None]:
+    """Adds to ``seconds[0]`` the time automl's Keras backend spends on the work the bare loop
+    also does (build, fit without our epoch hook, predict, snapshot and restore, seeding,
+    ``clear_session``): what is left of a trial is automl's machinery, measured within one run."""
+    from automl.backends.keras import backend as keras_backend
+
+    hook_class, owner = keras_backend._EpochHook, keras_backend.KerasBackend
+    shared = ("build", "fit", "predict", "snapshot", "restore", "seed", "release")
+    originals = {name: getattr(owner, name) for name in shared} | {"on_epoch_end": hook_class.on_epoch_end}
+
+    def timed(method: Any, sign: float) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            start = time.perf_counter()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                seconds[0] += sign * (time.perf_counter() - start)
+
+        return wrapper
+
+    for name in shared:
+        setattr(owner, name, timed(originals[name], 1.0))
+    hook_class.on_epoch_end = timed(originals["on_epoch_end"], -1.0)  # ours, though it runs inside fit
+    try:
+        yield
+    finally:
+        for name in shared:
+            setattr(owner, name, originals[name])
+        hook_class.on_epoch_end = originals["on_epoch_end"]
+
+
+@contextlib.contextmanager
 def rebuilding_per_fold() -> Iterator[None]:
     """automl as it was before fold reuse: a new Keras model (and a new traced graph) per fold."""
     from automl.backends.base import BaseBackend
@@ -142,29 +174,45 @@ def main() -> None:
         time_bare(warm_config)
         for name, space in spaces.items():
             times: dict[str, list[float]] = {"automl": [], "bare": [], "automl rebuilt": [], "bare rebuilt": []}
+            machinery: list[float] = []  # automl's own share of each trial, measured within the trial
             for repeat in range(args.repeats):  # alternating, so that a busy moment hits both sides
-                seconds, config, our_epochs = time_automl(space, tmp_path / f"{name.split()[0]}-{repeat}")
+                model_work = [0.0]
+                with timing_model_work(model_work):
+                    seconds, config, our_epochs = time_automl(space, tmp_path / f"{name.split()[0]}-{repeat}")
                 times["automl"].append(seconds)
+                machinery.append((seconds - model_work[0]) / model_work[0])
                 seconds, bare_epochs = time_bare(config)
                 times["bare"].append(seconds)
                 with rebuilding_per_fold():
                     times["automl rebuilt"].append(time_automl(space, tmp_path / f"{name.split()[0]}-{repeat}-r")[0])
                 times["bare rebuilt"].append(time_bare(config, reuse=False)[0])
-            rows.append((name, times, our_epochs, bare_epochs))
+            rows.append((name, times, machinery, our_epochs, bare_epochs))
             print(f"  {name}: " + "; ".join(f"{k} {[round(t, 1) for t in v]}" for k, v in times.items()), flush=True)
-    print("\n| configuration | automl s | bare s | overhead | automl rebuilt s | bare rebuilt s | overhead | epochs |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, times, our_epochs, bare_epochs in rows:
+            print(f"  {name}: machinery {[f'{100 * m:.1f}%' for m in machinery]}", flush=True)
+    print(
+        "\n| configuration | automl s | bare s | overhead | paired overhead | machinery within the trial "
+        "| automl rebuilt s | bare rebuilt s | overhead | paired overhead | epochs |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, times, machinery, our_epochs, bare_epochs in rows:
         cells = []
         for ours, bare in (("automl", "bare"), ("automl rebuilt", "bare rebuilt")):
             a, b = statistics.median(times[ours]), statistics.median(times[bare])
-            cells += [_spread(times[ours]), _spread(times[bare]), f"{100 * (a - b) / b:+.1f}%"]
+            paired = [100 * (x - y) / y for x, y in zip(times[ours], times[bare], strict=True)]
+            cells += [_spread(times[ours]), _spread(times[bare]), f"{100 * (a - b) / b:+.1f}%", _spread(paired, "%")]
+            if ours == "automl":
+                cells.append(_spread([100 * m for m in machinery], "%"))
         print(f"| {name} | " + " | ".join(cells) + f" | {our_epochs} / {bare_epochs} |")
-    print("median (min–max) over the repeats; overhead: (automl − bare) / bare of the medians")
+    print(
+        "median (min–max) over the repeats; overhead: (automl − bare) / bare of the medians; paired: the same "
+        "of each repeat's pair, run one after the other; machinery: automl's trial time outside the model work "
+        "the bare loop also does (build, fit without our epoch hook, predict, weight resets, seeding, "
+        "clear_session), as a share of that work, timed within the same trial"
+    )
 
 
-def _spread(values: list[float]) -> str:
-    return f"{statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f})"
+def _spread(values: list[float], unit: str = "") -> str:
+    return f"{statistics.median(values):.1f}{unit} ({min(values):.1f}–{max(values):.1f}{unit})"
 
 
 if __name__ == "__main__":

@@ -12,6 +12,10 @@ Every tool sees the same train/test split (stratified 20% test, split seed 0):
 - tabular: scikit-learn's breast cancer, standardised with the training part's statistics;
 - text: automl's built-in stdlib-docs texts; automl gets the raw texts (its vectorizer is fitted
   in each fold), the peers token ids from the same vectorizer fitted on the whole training part.
+
+``package-docs`` is a second text set, which automl's defaults and spaces were never tuned on:
+docstrings of installed third-party packages (numpy, scipy, pandas, scikit-learn, SQLAlchemy),
+labelled by what the package is for (``PACKAGE_TOPICS``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,43 @@ from sklearn.preprocessing import StandardScaler
 
 SPLIT_SEED = 0
 TEST_FRACTION = 0.2
+TASK_OF = {"image": "image", "tabular": "tabular", "text": "text", "package-docs": "text"}  # data set -> task
+PACKAGE_TOPICS = {
+    "arrays": (
+        "numpy", "numpy.linalg", "numpy.fft", "numpy.random.mtrand", "numpy.ma.core", "numpy.polynomial.polynomial",
+        "numpy.lib.function_base", "numpy.lib.shape_base", "numpy.core.fromnumeric", "numpy.core.numeric",
+    ),
+    "statistics": (
+        "scipy.stats._stats_py", "scipy.stats._morestats", "scipy.stats._distn_infrastructure",
+        "scipy.stats._continuous_distns", "scipy.stats._discrete_distns", "scipy.stats._mstats_basic",
+        "scipy.stats._multivariate",
+    ),
+    "numerics": (
+        "scipy.optimize._minimize", "scipy.optimize._optimize", "scipy.optimize._root", "scipy.optimize._linprog",
+        "scipy.optimize._zeros_py", "scipy.optimize._differentialevolution", "scipy.optimize._minpack_py",
+        "scipy.optimize._shgo", "scipy.optimize._basinhopping", "scipy.optimize._dual_annealing",
+        "scipy.optimize._lbfgsb_py", "scipy.integrate._quadpack_py", "scipy.integrate._ivp.ivp",
+        "scipy.interpolate._interpolate", "scipy.interpolate._fitpack2",
+    ),
+    "tables": (
+        "pandas.core.frame", "pandas.core.series", "pandas.core.generic", "pandas.core.groupby.groupby",
+        "pandas.core.reshape.merge", "pandas.core.indexes.base", "pandas.io.parsers.readers",
+        "pandas.core.tools.datetimes",
+    ),
+    "learning": (
+        "sklearn.linear_model._base", "sklearn.linear_model._logistic", "sklearn.ensemble._forest",
+        "sklearn.ensemble._gb", "sklearn.svm._classes", "sklearn.tree._classes", "sklearn.model_selection._split",
+        "sklearn.model_selection._search", "sklearn.cluster._kmeans", "sklearn.decomposition._pca",
+        "sklearn.neighbors._classification", "sklearn.pipeline", "sklearn.preprocessing._data",
+    ),
+    "databases": (
+        "sqlalchemy.engine.base", "sqlalchemy.engine.create", "sqlalchemy.orm.session", "sqlalchemy.orm.query",
+        "sqlalchemy.sql.schema", "sqlalchemy.sql.selectable", "sqlalchemy.sql.elements", "sqlalchemy.sql.functions",
+        "sqlalchemy.pool.base", "sqlalchemy.orm.relationships",
+    ),
+}  # fmt: skip
+PACKAGE_DOCS_PER_TOPIC = 350  # about the stdlib-docs set's size and length, so that a fold costs about the same
+PACKAGE_DOC_WORDS = 100  # each docstring's opening: its summary and first parameters
 
 
 @dataclass
@@ -52,25 +93,28 @@ class Split:
         return float(np.mean(self.y_test == majority))
 
 
-def load_split(task: str) -> Split:
-    """The task's built-in data, split 80/20 stratified (split seed 0)."""
-    if task == "image":
+def load_split(name: str) -> Split:
+    """A data set (a task's built-in data, or ``package-docs``), split 80/20 stratified (split seed 0)."""
+    task = TASK_OF.get(name)
+    if name == "image":
         from sklearn.datasets import load_digits
 
         digits = load_digits()
         X, y = (digits.images / 16.0).astype(np.float32)[..., np.newaxis], digits.target
-    elif task == "tabular":
+    elif name == "tabular":
         from sklearn.datasets import load_breast_cancer
 
         X, y = load_breast_cancer(return_X_y=True)
         X = X.astype(np.float32)
-    elif task == "text":
+    elif name == "text":
         from automl.data.text import builtin_text
 
         data = builtin_text()
         X, y = np.asarray(data.X, dtype=object), data.y
+    elif name == "package-docs":
+        X, y = package_docs()
     else:
-        raise ValueError(f"unknown task {task!r}; use image, tabular or text")
+        raise ValueError(f"unknown data set {name!r}; use one of {', '.join(TASK_OF)}")
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=TEST_FRACTION, stratify=y, random_state=SPLIT_SEED
     )
@@ -80,9 +124,9 @@ def load_split(task: str) -> Split:
         X_train, X_test = scaler.transform(X_train).astype(np.float32), scaler.transform(X_test).astype(np.float32)
         raw_train, raw_test = X_train, X_test
     if task == "text":
-        from automl.data.text import builtin_text
+        from automl.data.text import text_dataset
 
-        vectorizer = builtin_text().make_preprocessor().fit(X_train, y_train)
+        vectorizer = text_dataset(X, y, name=name).make_preprocessor().fit(X_train, y_train)
         X_train, X_test = vectorizer.transform(X_train), vectorizer.transform(X_test)
         vocab_size = vectorizer.max_tokens
     return Split(
@@ -96,6 +140,29 @@ def load_split(task: str) -> Split:
         raw_test,
         vocab_size,
     )
+
+
+def package_docs() -> tuple[np.ndarray, np.ndarray]:
+    """The ``package-docs`` texts and their topics' indices: the first ``PACKAGE_DOC_WORDS`` words
+    of at most ``PACKAGE_DOCS_PER_TOPIC`` docstrings per topic (a seeded sample), those found under
+    two topics dropped."""
+    import importlib
+
+    from automl.data.text import _docstrings
+
+    topics: dict[str, set[str]] = {}
+    for topic, modules in PACKAGE_TOPICS.items():
+        for module_name in modules:
+            for doc in _docstrings(importlib.import_module(module_name)):
+                topics.setdefault(doc, set()).add(topic)
+    rng = np.random.default_rng(SPLIT_SEED)
+    texts, labels = [], []
+    for index, topic in enumerate(PACKAGE_TOPICS):
+        docs = sorted(doc for doc, found in topics.items() if found == {topic})
+        chosen = rng.permutation(len(docs))[:PACKAGE_DOCS_PER_TOPIC]
+        texts += [" ".join(docs[i].split()[:PACKAGE_DOC_WORDS]) for i in sorted(chosen)]
+        labels += [index] * len(chosen)
+    return np.asarray(texts, dtype=object), np.asarray(labels)
 
 
 def space_of(task: str) -> Any:

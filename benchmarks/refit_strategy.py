@@ -15,6 +15,7 @@ Prints the mean test accuracy of each way per task and the paired difference of 
 ``hold 1/k`` with its 95 % t-interval; writes one record per (task, seed) under ``--out``.
 
     python benchmarks/refit_strategy.py --tasks image tabular text --seeds 0 1 2
+    python benchmarks/refit_strategy.py --tasks package-docs --seeds 0 1 2   # a text set never tuned on
     python benchmarks/refit_strategy.py --table
 """
 
@@ -47,13 +48,13 @@ def measure(task: str, seed: int, draws: int) -> dict[str, Any]:
     split = load_split(task)
     with tempfile.TemporaryDirectory() as tmp:
         data: Any = (split.raw_train, split.y_train)
-        if task == "text":
+        if split.task == "text":
             import pandas as pd
 
             data = f"{tmp}/train.csv"
             pd.DataFrame({"text": split.raw_train, "label": split.y_train}).to_csv(data, index=False)
         result = automl.search(
-            task=task,
+            task=split.task,
             data=data,
             n_trials=1 + draws,
             n_splits=N_SPLITS,
@@ -67,7 +68,7 @@ def measure(task: str, seed: int, draws: int) -> dict[str, Any]:
             runs_dir=f"{tmp}/runs",
             verbose=False,
         )
-    if task == "text":
+    if split.task == "text":
         dataset = text_dataset(np.asarray(split.raw_train, dtype=object), split.y_train, name="train")
     else:
         dataset = load_dataset(task, (split.raw_train, split.y_train), n_splits=N_SPLITS)

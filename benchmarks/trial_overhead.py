@@ -13,9 +13,12 @@ For a few fixed image configurations (scikit-learn digits, the same 5 stratified
 
 A second pair times both with a new model per fold (automl without fold reuse; the bare loop
 building per fold, still one ``clear_session`` per trial). Every fold trains exactly 10 epochs
-on both sides (no early stopping). All run in this process, alternating, after one warm-up of
-each (TensorFlow import and first tracing excluded). Prints per configuration the median seconds
-of each, the range over repeats, and automl's overhead as a percentage of the bare time.
+on both sides (no early stopping). All run in this process, alternating in ABBA order (automl
+first in even repeats, the bare loop first in odd ones), after one warm-up of each (TensorFlow
+import and first tracing excluded). Prints per configuration the median seconds of each, the
+range over repeats, automl's overhead as a percentage of the bare time (of the medians, and of
+each repeat's pair), and automl's machinery measured within its own trials: the trial's time
+outside the model work the bare loop also does, which the machine's speed swings do not blur.
 
     python benchmarks/trial_overhead.py --repeats 5
 """
@@ -176,16 +179,20 @@ def main() -> None:
             times: dict[str, list[float]] = {"automl": [], "bare": [], "automl rebuilt": [], "bare rebuilt": []}
             machinery: list[float] = []  # automl's own share of each trial, measured within the trial
             for repeat in range(args.repeats):  # alternating, so that a busy moment hits both sides
-                model_work = [0.0]
-                with timing_model_work(model_work):
-                    seconds, config, our_epochs = time_automl(space, tmp_path / f"{name.split()[0]}-{repeat}")
-                times["automl"].append(seconds)
-                machinery.append((seconds - model_work[0]) / model_work[0])
-                seconds, bare_epochs = time_bare(config)
-                times["bare"].append(seconds)
-                with rebuilding_per_fold():
-                    times["automl rebuilt"].append(time_automl(space, tmp_path / f"{name.split()[0]}-{repeat}-r")[0])
-                times["bare rebuilt"].append(time_bare(config, reuse=False)[0])
+                run = tmp_path / f"{name.split()[0]}-{repeat}"
+                for side in ("automl", "bare") if repeat % 2 == 0 else ("bare", "automl"):  # ABBA: no side always first
+                    if side == "automl":
+                        model_work = [0.0]
+                        with timing_model_work(model_work):
+                            seconds, config, our_epochs = time_automl(space, run)
+                        times["automl"].append(seconds)
+                        machinery.append((seconds - model_work[0]) / model_work[0])
+                        with rebuilding_per_fold():
+                            times["automl rebuilt"].append(time_automl(space, run.with_name(f"{run.name}-r"))[0])
+                    else:  # the configuration is automl's of the first repeat
+                        seconds, bare_epochs = time_bare(config)
+                        times["bare"].append(seconds)
+                        times["bare rebuilt"].append(time_bare(config, reuse=False)[0])
             rows.append((name, times, machinery, our_epochs, bare_epochs))
             print(f"  {name}: " + "; ".join(f"{k} {[round(t, 1) for t in v]}" for k, v in times.items()), flush=True)
             print(f"  {name}: machinery {[f'{100 * m:.1f}%' for m in machinery]}", flush=True)

@@ -32,8 +32,8 @@ import numpy as np
 from peer_space import load_split
 
 RESULTS = Path(__file__).resolve().parent / "results" / "refit_strategy"
-STRATEGIES: dict[str, float | None] = {"hold 1/k": None, "hold 1/10": 0.1, "all rows": 0.0}  # refit_trial's hold_out
 N_SPLITS = 5
+STRATEGIES = {"hold 1/k": 1 / N_SPLITS, "hold 1/10": 0.1, "all rows": 0.0}  # refit_trial's hold_out
 
 
 def measure(task: str, seed: int, draws: int) -> dict[str, Any]:

@@ -146,19 +146,13 @@ def package_docs() -> tuple[np.ndarray, np.ndarray]:
     """The ``package-docs`` texts and their topics' indices: the first ``PACKAGE_DOC_WORDS`` words
     of at most ``PACKAGE_DOCS_PER_TOPIC`` docstrings per topic (a seeded sample), those found under
     two topics dropped."""
-    import importlib
+    from automl.data.text import topic_docstrings
 
-    from automl.data.text import _docstrings
-
-    topics: dict[str, set[str]] = {}
-    for topic, modules in PACKAGE_TOPICS.items():
-        for module_name in modules:
-            for doc in _docstrings(importlib.import_module(module_name)):
-                topics.setdefault(doc, set()).add(topic)
+    unique = topic_docstrings(PACKAGE_TOPICS)
     rng = np.random.default_rng(SPLIT_SEED)
     texts, labels = [], []
     for index, topic in enumerate(PACKAGE_TOPICS):
-        docs = sorted(doc for doc, found in topics.items() if found == {topic})
+        docs = sorted(doc for doc, found in unique if found == topic)
         chosen = rng.permutation(len(docs))[:PACKAGE_DOCS_PER_TOPIC]
         texts += [" ".join(docs[i].split()[:PACKAGE_DOC_WORDS]) for i in sorted(chosen)]
         labels += [index] * len(chosen)

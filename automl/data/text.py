@@ -188,13 +188,19 @@ def builtin_text() -> Dataset:
 
 @functools.lru_cache(maxsize=1)
 def _stdlib_docs() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    topics: dict[str, set[str]] = {}
-    for topic, modules in STDLIB_TOPICS.items():
+    unique = topic_docstrings(STDLIB_TOPICS)
+    return tuple(doc for doc, _ in unique), tuple(topic for _, topic in unique)
+
+
+def topic_docstrings(topics: dict[str, tuple[str, ...]]) -> list[tuple[str, str]]:
+    """(docstring, topic) of the modules listed under each topic, in the order found; a docstring
+    found under two topics is dropped."""
+    found: dict[str, set[str]] = {}
+    for topic, modules in topics.items():
         for module_name in modules:
             for doc in _docstrings(importlib.import_module(module_name)):
-                topics.setdefault(doc, set()).add(topic)
-    unique = [(doc, found.pop()) for doc, found in topics.items() if len(found) == 1]
-    return tuple(doc for doc, _ in unique), tuple(topic for _, topic in unique)
+                found.setdefault(doc, set()).add(topic)
+    return [(doc, where.pop()) for doc, where in found.items() if len(where) == 1]
 
 
 def _docstrings(module: Any) -> list[str]:

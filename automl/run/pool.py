@@ -1,4 +1,5 @@
-"""The parent side of a local multi-worker search: plan the slots, start the workers, restart the dead.
+"""The parent side of a multi-worker search: plan the slots, start the workers, restart the dead;
+or, with ``--workers 0``, run no trials and wait while ``automl worker`` processes spend the budget.
 
 Each worker is ``python -m automl.cli worker`` (the same loop ``automl worker`` runs on other
 hosts) with its slot's environment: ``CUDA_VISIBLE_DEVICES`` and thread counts are set before
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -21,11 +23,12 @@ import optuna
 
 from automl.logs import get_logger, real_stderr_fd
 from automl.names import StudyAttr, host_pid
-from automl.run.budget import budget_reached
+from automl.run.budget import budget_counts, budget_reached
 from automl.run.devices import GPU, Slot, discover_gpus, plan_slots, search_process_environment, select_gpus
+from automl.run.failfast import every_trial_fails, nothing_new_left
 from automl.run.lost import LostTrialHandler, fail_trials_of
 from automl.run.settings import SearchSettings, StudyRecord
-from automl.run.worker import PARENT_ENV, move_deadline
+from automl.run.worker import PARENT_ENV, POLL_S, move_deadline, trial_line
 from automl.stores import is_local_tracking_store
 from automl.tracking.relay import TrackerRelay
 from automl.tracking.tracker import Tracker
@@ -55,7 +58,7 @@ def plan_workers(settings: SearchSettings) -> list[Slot]:
         cores=os.cpu_count() or 1,
         hide_gpus=bool(found),
     )
-    if not gpus and len(slots) == 1:
+    if settings.workers == 0 or (not gpus and len(slots) == 1):
         return []
     if "mxnet" in settings.backends and any(not g.mxnet_supported for g in gpus):
         log.warning(
@@ -139,6 +142,42 @@ def run_pool(
     finally:
         if relay is not None:
             relay.close()
+
+
+def wait_for_workers(
+    study: optuna.Study, n_trials: int | None, *, deadline: Callable[[optuna.Study], float | None], metric: str
+) -> None:
+    """Run no trials here: wait while ``automl worker`` processes spend the study's budget.
+
+    Keeps the trial deadline up to date, fails the trials of workers that stopped beating (Optuna's
+    heartbeat check; the storage's failed-trial callback queues them again), and says each finished
+    trial. Returns once the budget is spent, once the deadline has passed with no trial running, or
+    when the workers stop because every trial fails or nothing new is left.
+    """
+    said: set[int] = set()
+    last_update = 0.0
+    while True:
+        if time.monotonic() - last_update >= DEADLINE_UPDATE_S:
+            move_deadline(study, deadline(study))
+            last_update = time.monotonic()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            optuna.storages.fail_stale_trials(study)
+        for trial in study.get_trials(deepcopy=False):
+            if trial.state.is_finished() and trial.number not in said:
+                said.add(trial.number)
+                log.info("%s", trial_line(trial, metric))
+        done, running, _ = budget_counts(study)
+        if n_trials is not None and done >= n_trials:
+            return
+        ends = deadline(study)
+        if ends is not None and time.time() >= ends and running == 0:
+            return
+        failing = every_trial_fails(study) or nothing_new_left(study)
+        if failing:
+            log.warning("the workers stop: %s", failing)
+            return
+        time.sleep(POLL_S)
 
 
 def _start(slot: Slot, study_name: str, base_env: dict[str, str]) -> subprocess.Popen[Any]:

@@ -41,7 +41,7 @@ from automl.run.budget import (
 from automl.run.devices import say_if_gpus_unused
 from automl.run.failfast import every_trial_fails, stop_when_every_trial_fails, stop_when_nothing_new_is_left
 from automl.run.pick import refit_choice, study_dataset
-from automl.run.pool import plan_workers, run_pool
+from automl.run.pool import plan_workers, run_pool, wait_for_workers
 from automl.run.session import SearchSession, build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord, options, signature
 from automl.run.study import heartbeat_seconds
@@ -287,6 +287,15 @@ def _run_trials(
             budget_counts(study)[0],
             settings.n_trials,
         )
+        return
+    if settings.workers == 0:
+        log.info(
+            "--workers 0: no trials here; join with: automl worker --study %s --storage %s",
+            study.study_name,
+            redact(storage_url),
+        )
+        with stop_on_signals():
+            wait_for_workers(study, settings.n_trials, deadline=clock.trial_deadline, metric=session.parts.metric.name)
         return
     if slots:
         with stop_on_signals():

@@ -295,8 +295,10 @@ class SearchSettings:
     )
     workers: int | None = setting(
         None,
-        "Worker processes on a CPU-only machine (default: one per 4 cores); with GPUs, spread over them.",
-        IntAtLeast(1),
+        "Worker processes on a CPU-only machine (default: one per 4 cores); with GPUs, spread over them. "
+        "0: this process runs no trials, it waits while `automl worker` processes (here or on other hosts) "
+        "spend the budget, then finishes the search.",
+        IntAtLeast(0),
         cli_type=int,
     )
     gpus: str = setting("all", "GPUs to run trials on: all (every visible GPU), none, or indices such as 0,2.", _gpus)

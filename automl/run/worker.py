@@ -109,7 +109,7 @@ def run_worker(study_name: str, storage: str, *, tracking_uri: str | None = None
         ran += 1
         mine = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(TrialAttr.WORKER_PID) == host_pid()]
         if mine and mine[-1].state.is_finished():
-            log.info("%s", _trial_line(worker_id, device, mine[-1], parts.metric.name))
+            log.info("%s", trial_line(mine[-1], parts.metric.name, f"{worker_id} {device}"))
     log.info("[%s] done: %d trial(s) run here", worker_id, ran)
     return ran
 
@@ -164,9 +164,12 @@ def _device_label(backend_devices: set[str]) -> str:
     return os.environ.get("AUTOML_WORKER_DEVICE") or f"gpu:{os.environ.get('CUDA_VISIBLE_DEVICES') or 0}"
 
 
-def _trial_line(worker_id: str, device: str, trial: FrozenTrial, metric: str) -> str:
+def trial_line(trial: FrozenTrial, metric: str, where: str | None = None) -> str:
+    """One line for a finished trial: ``[where] trial N STATE metric value (seconds) reason``;
+    ``where`` defaults to the id of the worker that ran it."""
+    where = where or trial.user_attrs.get(TrialAttr.WORKER, "?")
     value = f" {metric} {trial.values[0]:.4f}" if trial.values else ""
     reason = trial.user_attrs.get(TrialAttr.FAIL_REASON, "") if trial.state == TrialState.FAIL else ""
     seconds = trial.user_attrs.get(TrialAttr.DURATION_S)
     took = f" ({seconds:.1f}s)" if isinstance(seconds, int | float) else ""
-    return f"[{worker_id} {device}] trial {trial.number} {trial.state.name}{value}{took} {reason}".rstrip()
+    return f"[{where}] trial {trial.number} {trial.state.name}{value}{took} {reason}".rstrip()

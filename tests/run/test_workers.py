@@ -175,22 +175,24 @@ def test_four_local_workers_share_the_budget_and_survive_a_kill_on_sqlite(tmp_pa
 def test_workers_and_a_joining_worker_share_a_postgresql_study_and_survive_a_kill(
     tmp_path: Path, pg_study: str
 ) -> None:
-    """Three workers of `automl search` plus one `automl worker` (killed mid-trial: failed by heartbeat)."""
+    """Three workers of `automl search` plus one `automl worker`; one of the search's workers is killed
+    mid-trial (failed at once by the search). Whether the joining worker gets a trial before the
+    search's workers take the budget is a race, so it is only required to finish cleanly; the
+    recipe test below has an `automl worker` killed mid-trial, failed by heartbeat."""
     tracking = f"sqlite:///{tmp_path}/mlflow.db"
     args = ["--workers", "3", "--n-trials", "5", "--storage", POSTGRES, "--tracking-uri", tracking, "--study", pg_study]
     search = _search(tmp_path, *args, env=_env(AUTOML_HEARTBEAT_S="1"))
     _wait_for(lambda: _is_set_up(pg_study, POSTGRES), search, "the study's set-up")
-    victim = _worker(tmp_path, pg_study, POSTGRES, tracking, "joined")
-    lost = _kill_one_running_trial(pg_study, POSTGRES, search, worker="joined")
-    victim.communicate(timeout=60)
-    assert victim.returncode == -signal.SIGKILL
+    joined = _worker(tmp_path, pg_study, POSTGRES, tracking, "joined")
+    lost = _kill_one_running_trial(pg_study, POSTGRES, search, worker="w0")
     stderr = _finish(search)
-    assert "3 worker process(es)" in stderr
+    _, joined_stderr = joined.communicate(timeout=120)
+    assert joined.returncode == 0 and "[joined] done:" in joined_stderr, joined_stderr[-3000:]
+    assert "3 worker process(es)" in stderr and "worker w0 died (signal SIGKILL)" in stderr
     trials = _trials(pg_study, POSTGRES)
     runs = _child_runs(tracking, pg_study)
     _check_study(trials, runs, 5)
     _check_lost_and_retried(trials, runs, lost)
-    assert "joined" in {r.data.tags[TrialAttr.WORKER] for r in runs}
 
 
 def test_seed_repeats_a_one_worker_search(tmp_path: Path) -> None:
@@ -213,6 +215,16 @@ def test_seed_repeats_a_one_worker_search(tmp_path: Path) -> None:
     assert [p for p, _, _ in first] == [p for p, _, _ in second]
     assert [s for _, s, _ in first] == [s for _, s, _ in second]
     assert [v for _, _, v in first] == pytest.approx([v for _, _, v in second], abs=1e-6)
+
+
+def test_a_search_with_no_workers_of_its_own_runs_no_trial_and_ends_at_its_deadline(tmp_path: Path) -> None:
+    """``workers=0`` with nobody joining: the search trains nothing and stops waiting at its deadline."""
+    from automl import search
+
+    result = search("image", space=SPACE, n_splits=2, workers=0, timeout=3, runs_dir=tmp_path, verbose=False)
+    assert result.best_model is None
+    assert {t.state for t in result.study.trials} == {optuna.trial.TrialState.WAITING}  # the space's defaults, queued
+    assert "automl.settings" in result.study.user_attrs  # set up for workers to join
 
 
 def test_an_unreachable_storage_fails_in_one_line_before_training(tmp_path: Path) -> None:
@@ -341,24 +353,29 @@ def _mlflow_server(tmp_path: Path, backend_store: str) -> tuple[subprocess.Popen
 @pytest.mark.slow
 def test_the_several_machines_recipe_on_one_machine(tmp_path: Path, pg_study: str, mlflow_database: str) -> None:
     """README "Several machines": a study on PostgreSQL, an MLflow tracking server on PostgreSQL, a
-    search with one worker of its own plus two ``automl worker`` processes logging over HTTP; one
-    worker is killed mid-trial."""
+    search that runs no trials itself (``--workers 0``) and two ``automl worker`` processes logging
+    over HTTP. The first is killed mid-trial (while it is the only one: no race), the search fails
+    that trial by heartbeat and queues it again, and the second worker runs the rest of the budget."""
     server, tracking = _mlflow_server(tmp_path, mlflow_database)
     try:
-        args = ["--workers", "1", "--n-trials", "6", "--storage", POSTGRES, "--tracking-uri", tracking]
+        args = ["--workers", "0", "--n-trials", "4", "--storage", POSTGRES, "--tracking-uri", tracking]
         search = _search(tmp_path, *args, "--study", pg_study, env=_env(AUTOML_HEARTBEAT_S="1"), refit=True)
         _wait_for(lambda: _is_set_up(pg_study, POSTGRES), search, "the study's set-up")
-        workers = [_worker(tmp_path, pg_study, POSTGRES, tracking, f"host-{i}") for i in (1, 2)]
+        first = _worker(tmp_path, pg_study, POSTGRES, tracking, "host-1")
         lost = _kill_one_running_trial(pg_study, POSTGRES, search, worker="host-1")
-        workers[0].communicate(timeout=60)
+        first.communicate(timeout=60)
+        assert first.returncode == -signal.SIGKILL
+        second = _worker(tmp_path, pg_study, POSTGRES, tracking, "host-2")
         stderr = _finish(search)
-        workers[1].communicate(timeout=120)
-        assert workers[1].returncode == 0
+        _, second_stderr = second.communicate(timeout=120)
+        assert second.returncode == 0, second_stderr[-3000:]
         trials = _trials(pg_study, POSTGRES)
         runs = _child_runs(tracking, pg_study)
-        _check_study(trials, runs, 6)  # one finished MLflow run per trial that trained, none RUNNING
+        _check_study(trials, runs, 4)  # one finished MLflow run per trial that trained, none RUNNING
         _check_lost_and_retried(trials, runs, lost)
-        assert {"host-2"} <= {r.data.tags.get(TrialAttr.WORKER) for r in runs}  # type: ignore[attr-defined]
+        assert {r.data.tags.get(TrialAttr.WORKER) for r in runs} == {"host-1", "host-2"}  # type: ignore[attr-defined]
+        assert f"automl worker --study {pg_study} --storage {POSTGRES}" in stderr  # how to join, said once
+        assert f"[host-2] trial {lost + 1}" in stderr  # the search says each finished trial
         assert "error" not in stderr.lower()
         client = MlflowClient(tracking)
         (parent,) = [

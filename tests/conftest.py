@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import secrets
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -28,3 +31,29 @@ def native_lines() -> Callable[[str], list[str]]:
         return [line for line in text.splitlines() if NATIVE_LOG_LINE.match(line.encode()) or python_logger.match(line)]
 
     return lines
+
+
+_DIE_AFTER_ONE_CONNECTION = """
+import os, signal, sys
+from multiprocessing.connection import Listener
+listener = Listener(("127.0.0.1", 0), authkey=bytes.fromhex(sys.argv[1]))
+print("%s:%d" % listener.address, flush=True)
+listener.accept()
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.fixture
+def dying_relay() -> Iterator[tuple[dict[str, str], subprocess.Popen[str]]]:
+    """A search's tracking relay (its environment for a worker) whose process kills itself
+    (SIGKILL) as soon as a worker has connected: the worker's next call finds its search gone."""
+    from automl.tracking.relay import ADDRESS_ENV, KEY_ENV
+
+    key = secrets.token_hex(32)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _DIE_AFTER_ONE_CONNECTION, key], stdout=subprocess.PIPE, text=True
+    )
+    address = process.stdout.readline().strip()  # type: ignore[union-attr]
+    yield {ADDRESS_ENV: address, KEY_ENV: key}, process
+    process.kill()
+    process.communicate(timeout=60)

@@ -23,6 +23,7 @@ from automl.names import StudyAttr, Tag, TrialAttr, host_pid
 from automl.run.budget import BudgetedObjective, budget_counts, complete_promising
 from automl.run.devices import GPU_ENVIRONMENT, discover_gpus, say_if_gpus_unused
 from automl.run.failfast import every_trial_fails, nothing_new_left
+from automl.run.lost import fail_trials_of
 from automl.run.session import build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord
 from automl.run.study import open_storage
@@ -31,6 +32,7 @@ from automl.tracking.relay import RemoteTracker
 from automl.tracking.tracker import Tracker
 from automl.trial.interrupts import raise_if_interrupted
 from automl.trial.objective import TrialTracker
+from automl.trial.outcome import TrialLost
 from automl.trial.progress import SearchProgress
 
 POLL_S = 1.0
@@ -105,7 +107,12 @@ def run_worker(study_name: str, storage: str, *, tracking_uri: str | None = None
     while _budget_left(study, worker_id):
         wrapped.objective.deadline = load_record(study).deadline  # the search moves it as its refit estimate changes
         # no gc_after_trial: the backend's release() collects garbage after each trial
-        study.optimize(wrapped, n_trials=1, catch=(Exception,), callbacks=callbacks)
+        try:
+            study.optimize(wrapped, n_trials=1, catch=(Exception,), callbacks=callbacks)
+        except TrialLost as exc:
+            lost = fail_trials_of(study, host_pid(), str(exc), session.on_lost)
+            log.warning("[%s] stopping: %s (trial(s) %s queued again)", worker_id, exc, ", ".join(map(str, lost)))
+            break
         ran += 1
         mine = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(TrialAttr.WORKER_PID) == host_pid()]
         if mine and mine[-1].state.is_finished():

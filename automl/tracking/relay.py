@@ -16,6 +16,7 @@ from typing import Any
 
 from automl.names import Tag, host_pid
 from automl.tracking.tracker import Tracker
+from automl.trial.outcome import LOST_PREFIX, TrialLost
 
 ADDRESS_ENV = "AUTOML_TRACKING_RELAY"
 KEY_ENV = "AUTOML_TRACKING_RELAY_KEY"
@@ -85,7 +86,10 @@ class RemoteTracker:
         return cls(os.environ[ADDRESS_ENV], os.environ[KEY_ENV], tracking_uri=tracking_uri, trial_tags=trial_tags)
 
     def start_trial(self, number: int, params: dict[str, Any], tags: dict[str, str]) -> str:
-        return self._call("start_trial", number, params, {**self.trial_tags, **tags})
+        try:
+            return self._call("start_trial", number, params, {**self.trial_tags, **tags})
+        except (EOFError, OSError) as exc:  # a trial that cannot log from its start says nothing
+            raise TrialLost(f"{LOST_PREFIX}: the search process this worker logs through is gone") from exc
 
     def log_fold(self, run_id: str, fold: Any) -> None:
         self._call("log_fold", run_id, fold)

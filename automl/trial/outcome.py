@@ -13,6 +13,15 @@ LOST_PREFIX = "lost"  # fail reasons of trials lost with their worker start with
 OUT_OF_TIME = "stopped at the search's time budget (--timeout)"
 
 
+class TrialLost(BaseException):
+    """The trial cannot be recorded: the search process its worker logs through is gone.
+
+    A ``BaseException``, so that it passes every ``except Exception`` (none may count it against
+    the configuration) and Optuna's own handling: the trial is left RUNNING for the worker, which
+    fails it as lost and queues it again (``automl.run.lost``), then stops.
+    """
+
+
 class OutOfTime(Exception):
     """The search's time budget ran out while this trial was training."""
 

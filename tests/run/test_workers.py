@@ -125,8 +125,10 @@ def pg_study() -> Iterator[str]:
         pass
 
 
-def _kill_one_running_trial(name: str, storage: str, process: subprocess.Popen[str], worker: str | None = None) -> int:
-    """SIGKILL the worker of a trial that is training (of ``worker`` if given); returns the trial number."""
+def _kill_one_running_trial(
+    name: str, storage: str, process: subprocess.Popen[str], workers: set[str] | None = None
+) -> int:
+    """SIGKILL the worker of a trial that is training (one of ``workers`` if given); returns the trial number."""
 
     def running() -> optuna.trial.FrozenTrial | None:
         for t in _trials(name, storage):
@@ -136,7 +138,7 @@ def _kill_one_running_trial(name: str, storage: str, process: subprocess.Popen[s
                 and "mlflow_run_id" in attrs
                 and TrialAttr.WORKER_PID in attrs
             ):
-                if worker is None or attrs[TrialAttr.WORKER] == worker:
+                if workers is None or attrs[TrialAttr.WORKER] in workers:
                     return t
         return None
 
@@ -176,7 +178,7 @@ def test_workers_and_a_joining_worker_share_a_postgresql_study_and_survive_a_kil
     tmp_path: Path, pg_study: str
 ) -> None:
     """Three workers of `automl search` plus one `automl worker`; one of the search's workers is killed
-    mid-trial (failed at once by the search). Whether the joining worker gets a trial before the
+    mid-trial (failed at once by the search, which knows it died). Whether the joining worker gets a trial before the
     search's workers take the budget is a race, so it is only required to finish cleanly; the
     recipe test below has an `automl worker` killed mid-trial, failed by heartbeat."""
     tracking = f"sqlite:///{tmp_path}/mlflow.db"
@@ -184,11 +186,11 @@ def test_workers_and_a_joining_worker_share_a_postgresql_study_and_survive_a_kil
     search = _search(tmp_path, *args, env=_env(AUTOML_HEARTBEAT_S="1"))
     _wait_for(lambda: _is_set_up(pg_study, POSTGRES), search, "the study's set-up")
     joined = _worker(tmp_path, pg_study, POSTGRES, tracking, "joined")
-    lost = _kill_one_running_trial(pg_study, POSTGRES, search, worker="w0")
+    lost = _kill_one_running_trial(pg_study, POSTGRES, search, workers={"w0", "w1", "w2"})
     stderr = _finish(search)
     _, joined_stderr = joined.communicate(timeout=120)
     assert joined.returncode == 0 and "[joined] done:" in joined_stderr, joined_stderr[-3000:]
-    assert "3 worker process(es)" in stderr and "worker w0 died (signal SIGKILL)" in stderr
+    assert "3 worker process(es)" in stderr and "died (signal SIGKILL)" in stderr
     trials = _trials(pg_study, POSTGRES)
     runs = _child_runs(tracking, pg_study)
     _check_study(trials, runs, 5)
@@ -227,6 +229,27 @@ def test_a_search_with_no_workers_of_its_own_runs_no_trial_and_ends_at_its_deadl
     assert "automl.settings" in result.study.user_attrs  # set up for workers to join
 
 
+def test_a_worker_whose_search_died_before_its_trial_started_loses_the_trial_and_stops(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dying_relay
+) -> None:
+    """The search's MLflow relay is gone (its process SIGKILLed) when a worker starts a trial: the
+    trial is failed as lost, with no reason charged to its configuration, and queued again."""
+    from automl import search
+    from automl.run.worker import move_deadline, run_worker
+
+    result = search("image", space=SPACE, n_splits=2, workers=0, timeout=3, runs_dir=tmp_path, verbose=False)
+    move_deadline(result.study, None)  # the search is over; its study is left open to workers
+    for name, value in dying_relay[0].items():
+        monkeypatch.setenv(name, value)
+
+    assert run_worker(result.study.study_name, result.storage, tracking_uri=result.tracking_uri, worker_id="w9") == 0
+    lost, retry = result.study.get_trials(deepcopy=False)
+    assert lost.state == optuna.trial.TrialState.FAIL and not counts_toward_budget(lost)
+    assert "fail_reason" not in lost.user_attrs
+    assert retry.state == optuna.trial.TrialState.WAITING and retry.params == lost.params
+    assert deliberate_repeat(retry)
+
+
 def test_an_unreachable_storage_fails_in_one_line_before_training(tmp_path: Path) -> None:
     url = "postgresql://automl:s3cret@127.0.0.1:1/test"
     worker = _worker(tmp_path, "any", url, f"sqlite:///{tmp_path}/mlflow.db", "w")
@@ -259,35 +282,54 @@ def test_workers_of_a_killed_search_stop_and_keep_their_results_then_the_same_co
 
     tracking_uri = f"sqlite:///{tmp_path}/runs/mlflow.db"
 
-    def finished_and_running() -> list[optuna.trial.FrozenTrial] | None:
-        """A finished trial, and a running one whose MLflow run is open and that has not yet ended
-        its first epoch: it is seconds from logging its end, so the kill leaves its run open."""
-        trials = _trials(LOCAL_STUDY, storage)
-        running = [
-            t for t in trials if t.state == optuna.trial.TrialState.RUNNING and TrialAttr.WORKER_PID in t.user_attrs
+    def worker_pid(trial: optuna.trial.FrozenTrial) -> int:
+        return int(trial.user_attrs[TrialAttr.WORKER_PID].rsplit(":", 1)[1])
+
+    def running_trials() -> list[optuna.trial.FrozenTrial]:
+        return [
+            t
+            for t in _trials(LOCAL_STUDY, storage)
+            if t.state == optuna.trial.TrialState.RUNNING and TrialAttr.WORKER_PID in t.user_attrs
         ]
-        if not running or not any(t.state.is_finished() for t in trials):
+
+    def finished_and_running() -> list[optuna.trial.FrozenTrial] | None:
+        """A finished trial, and running ones whose workers are stopped (SIGSTOP) while their MLflow
+        runs are open: a trial that ends between this look and the kill cannot end its run first.
+        While they are stopped only the MLflow store is read (its one writer is the search): a
+        stopped worker may hold the Optuna SQLite file's write lock."""
+        if not any(t.state.is_finished() for t in _trials(LOCAL_STUDY, storage)):
             return None
+        running = running_trials()
+        stopped = {worker_pid(t) for t in running}
+        for pid in stopped:
+            os.kill(pid, signal.SIGSTOP)
         try:
             runs = _child_runs(tracking_uri, LOCAL_STUDY)
         except Exception:  # the MLflow store is still being created
-            return None
+            runs = []
         open_runs = {r.data.tags.get("optuna.trial_number") for r in runs if r.info.status == "RUNNING"}  # type: ignore[attr-defined]
-        fresh = [t for t in running if str(t.number) in open_runs and not t.intermediate_values]
-        return running if fresh else None
+        if any(str(t.number) in open_runs for t in running):
+            return running
+        for pid in stopped:
+            os.kill(pid, signal.SIGCONT)
+        return None
 
     running = _wait_for(finished_and_running, search, "a finished trial and a running one")
     search.kill()  # SIGKILL: the workers' MLflow relay dies with it
-    search.communicate(timeout=60)
-    workers = {int(t.user_attrs[TrialAttr.WORKER_PID].rsplit(":", 1)[1]) for t in running}  # type: ignore[union-attr]
+    search.wait(timeout=60)
+    workers = {worker_pid(t) for t in running}  # type: ignore[arg-type]
+    for pid in workers:
+        os.kill(pid, signal.SIGCONT)
+    search.communicate(timeout=60)  # the workers hold its pipes until they stop
     deadline = time.monotonic() + TIMEOUT_S
     while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.5)
     assert not any(_alive(pid) for pid in workers), "the workers of a dead search must stop taking trials"
     trials = _trials(LOCAL_STUDY, storage)
-    assert all(t.state.is_finished() for t in trials)  # the trials they were training were recorded, not lost
+    # the trials they were training were recorded, not lost; one that was starting is queued again
+    assert all(t.state.is_finished() or t.state == optuna.trial.TrialState.WAITING for t in trials)
     reasons = [t.user_attrs.get("fail_reason", "") for t in trials]
-    assert not any(word in reason for reason in reasons for word in ("EOFError", "BrokenPipe", "relay"))
+    assert not any(word in reason for reason in reasons for word in ("EOFError", "BrokenPipe", "relay")), reasons
     assert all(trials[t.number].state != optuna.trial.TrialState.FAIL for t in running)  # type: ignore[union-attr]
 
     left_open = [r for r in _child_runs(tracking_uri, LOCAL_STUDY) if r.info.status == "RUNNING"]  # type: ignore[attr-defined]
@@ -362,7 +404,7 @@ def test_the_several_machines_recipe_on_one_machine(tmp_path: Path, pg_study: st
         search = _search(tmp_path, *args, "--study", pg_study, env=_env(AUTOML_HEARTBEAT_S="1"), refit=True)
         _wait_for(lambda: _is_set_up(pg_study, POSTGRES), search, "the study's set-up")
         first = _worker(tmp_path, pg_study, POSTGRES, tracking, "host-1")
-        lost = _kill_one_running_trial(pg_study, POSTGRES, search, worker="host-1")
+        lost = _kill_one_running_trial(pg_study, POSTGRES, search, workers={"host-1"})
         first.communicate(timeout=60)
         assert first.returncode == -signal.SIGKILL
         second = _worker(tmp_path, pg_study, POSTGRES, tracking, "host-2")

@@ -11,6 +11,7 @@ from mlflow.tracking import MlflowClient
 
 from automl.tracking.relay import ADDRESS_ENV, KEY_ENV, RemoteTracker, TrackerRelay
 from automl.tracking.tracker import Tracker
+from automl.trial.outcome import TrialLost
 
 
 @pytest.fixture(scope="module")
@@ -55,3 +56,14 @@ def test_a_wrong_key_is_refused(relay: TrackerRelay) -> None:
     host, port = relay.environment()[ADDRESS_ENV].split(":")
     with pytest.raises(multiprocessing.connection.AuthenticationError):
         multiprocessing.connection.Client((host, int(port)), authkey=b"guess")
+
+
+def test_a_trial_that_starts_after_its_search_died_is_lost_not_failed(dying_relay) -> None:
+    """The relay's process is killed after the worker connected: starting a trial raises
+    ``TrialLost``, which no ``except Exception`` catches, so it is never charged to the configuration."""
+    environment, relay_process = dying_relay
+    remote = RemoteTracker(environment[ADDRESS_ENV], environment[KEY_ENV], tracking_uri="sqlite:///x")
+    assert relay_process.wait(timeout=60) == -9  # SIGKILL, right after the connection
+    with pytest.raises(TrialLost, match="lost: the search process this worker logs through is gone"):
+        remote.start_trial(0, {"optimizer": {"name": "adam"}}, tags={})
+    assert not issubclass(TrialLost, Exception)

@@ -164,7 +164,11 @@ def test_four_local_workers_share_the_budget_and_survive_a_kill_on_sqlite(tmp_pa
     stderr = _finish(search)
     assert "4 worker process(es) on CPU" in stderr
     assert native_lines(stderr) == []  # the workers' TensorFlow start-up lines are filtered too
-    assert "died (signal SIGKILL)" in stderr and f"trial(s) {lost} failed and queued again" in stderr
+    assert "died (signal SIGKILL)" in stderr
+    # failed and queued again by the search, or first by a worker still starting up (it fails the
+    # trials of this host's processes that are gone)
+    requeued = (f"trial(s) {lost} failed and queued again", f"trial(s) {lost} of a process gone from this host")
+    assert any(line in stderr for line in requeued), stderr[-3000:]
     trials = _trials(LOCAL_STUDY, storage)
     runs = _child_runs(f"sqlite:///{tmp_path}/runs/mlflow.db", LOCAL_STUDY)
     _check_study(trials, runs, 5)

@@ -42,6 +42,14 @@ class LostTrialHandler:
                 log.warning("could not end MLflow run %s of lost trial %d: %s", run_id, trial.number, exc)
 
 
+def fail_stale_trials(study: optuna.Study) -> None:
+    """Fail the running trials whose worker stopped beating (Optuna's heartbeat check); the
+    storage's failed-trial callback (a ``LostTrialHandler``) queues each again."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
 def fail_trials_of(study: optuna.Study, worker_pid: str, reason: str, on_lost: LostTrialHandler) -> list[int]:
     """Fail now the running trials of a worker process known to be dead; returns their numbers."""
     failed = []

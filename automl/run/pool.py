@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -26,7 +25,7 @@ from automl.names import StudyAttr, host_pid
 from automl.run.budget import budget_counts, budget_reached
 from automl.run.devices import GPU, Slot, discover_gpus, plan_slots, search_process_environment, select_gpus
 from automl.run.failfast import every_trial_fails, nothing_new_left
-from automl.run.lost import LostTrialHandler, fail_trials_of
+from automl.run.lost import LostTrialHandler, fail_stale_trials, fail_trials_of
 from automl.run.settings import SearchSettings, StudyRecord
 from automl.run.worker import PARENT_ENV, POLL_S, move_deadline, trial_line
 from automl.stores import is_local_tracking_store
@@ -156,13 +155,13 @@ def wait_for_workers(
     """
     said: set[int] = set()
     last_update = 0.0
+    ends: float | None = None
     while True:
         if time.monotonic() - last_update >= DEADLINE_UPDATE_S:
-            move_deadline(study, deadline(study))
+            ends = deadline(study)
+            move_deadline(study, ends)
             last_update = time.monotonic()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)
+        fail_stale_trials(study)
         for trial in study.get_trials(deepcopy=False):
             if trial.state.is_finished() and trial.number not in said:
                 said.add(trial.number)
@@ -170,7 +169,6 @@ def wait_for_workers(
         done, running, _ = budget_counts(study)
         if n_trials is not None and done >= n_trials:
             return
-        ends = deadline(study)
         if ends is not None and time.time() >= ends and running == 0:
             return
         failing = every_trial_fails(study) or nothing_new_left(study)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 import time
-import warnings
 import zlib
 
 import optuna
@@ -23,7 +22,7 @@ from automl.names import StudyAttr, Tag, TrialAttr, host_pid
 from automl.run.budget import BudgetedObjective, budget_counts, complete_promising
 from automl.run.devices import GPU_ENVIRONMENT, discover_gpus, say_if_gpus_unused
 from automl.run.failfast import every_trial_fails, nothing_new_left
-from automl.run.lost import fail_trials_of
+from automl.run.lost import fail_stale_trials, fail_trials_of
 from automl.run.session import build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord
 from automl.run.study import open_storage
@@ -151,9 +150,7 @@ def _budget_left(study: optuna.Study, worker_id: str) -> bool:
             return False
         if n_trials is None or done + running + waiting < n_trials or waiting > 0:
             return True
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            optuna.storages.fail_stale_trials(study)  # a running trial may be a dead worker's: retry it
+        fail_stale_trials(study)  # a running trial may be a dead worker's: retry it
         time.sleep(POLL_S)
 
 

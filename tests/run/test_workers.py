@@ -23,7 +23,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from sklearn.datasets import load_digits
 
-from automl.names import TrialAttr
+from automl.names import TrialAttr, split_host_pid
 from automl.run.budget import counts_toward_budget
 from automl.trial.repeats import deliberate_repeat
 
@@ -125,6 +125,13 @@ def pg_study() -> Iterator[str]:
         pass
 
 
+def _worker_pid(trial: optuna.trial.FrozenTrial) -> int:
+    """The process id of the worker that runs ``trial``."""
+    pid = split_host_pid(trial.user_attrs[TrialAttr.WORKER_PID])[1]
+    assert pid is not None
+    return pid
+
+
 def _kill_one_running_trial(
     name: str, storage: str, process: subprocess.Popen[str], workers: set[str] | None = None
 ) -> int:
@@ -143,7 +150,7 @@ def _kill_one_running_trial(
         return None
 
     trial = _wait_for(running, process, "a running trial")
-    os.kill(int(trial.user_attrs[TrialAttr.WORKER_PID].rsplit(":", 1)[1]), signal.SIGKILL)  # type: ignore[attr-defined]
+    os.kill(_worker_pid(trial), signal.SIGKILL)  # type: ignore[arg-type]
     return trial.number  # type: ignore[attr-defined]
 
 
@@ -286,9 +293,6 @@ def test_workers_of_a_killed_search_stop_and_keep_their_results_then_the_same_co
 
     tracking_uri = f"sqlite:///{tmp_path}/runs/mlflow.db"
 
-    def worker_pid(trial: optuna.trial.FrozenTrial) -> int:
-        return int(trial.user_attrs[TrialAttr.WORKER_PID].rsplit(":", 1)[1])
-
     def running_trials() -> list[optuna.trial.FrozenTrial]:
         return [
             t
@@ -304,7 +308,7 @@ def test_workers_of_a_killed_search_stop_and_keep_their_results_then_the_same_co
         if not any(t.state.is_finished() for t in _trials(LOCAL_STUDY, storage)):
             return None
         running = running_trials()
-        stopped = {worker_pid(t) for t in running}
+        stopped = {_worker_pid(t) for t in running}
         for pid in stopped:
             os.kill(pid, signal.SIGSTOP)
         try:
@@ -321,7 +325,7 @@ def test_workers_of_a_killed_search_stop_and_keep_their_results_then_the_same_co
     running = _wait_for(finished_and_running, search, "a finished trial and a running one")
     search.kill()  # SIGKILL: the workers' MLflow relay dies with it
     search.wait(timeout=60)
-    workers = {worker_pid(t) for t in running}  # type: ignore[arg-type]
+    workers = {_worker_pid(t) for t in running}  # type: ignore[arg-type]
     for pid in workers:
         os.kill(pid, signal.SIGCONT)
     search.communicate(timeout=60)  # the workers hold its pipes until they stop

@@ -24,6 +24,8 @@ class TrialAttr:
     STOPPED_BY = "stopped_by"  # what stopped a PRUNED trial: raced, chance, epochs, pruner, budget or constraint
     PROMISING = "promising"  # stopped by rung arithmetic while not behind the best trial: worth completing
     COMPLETES = "completes"  # this trial runs trial N's configuration to the end (N was promising)
+    MOVED_FROM = "moved_from"  # a local move: this trial changes one parameter of trial N (the incumbent then)
+    MOVE = "move"  # a local move's change, e.g. "optimizer.adam.learning_rate: 0.003 -> 0.0021"
     SURPLUS = "surplus"  # skipped before training: the budget was taken by other workers
     DUPLICATE_OF = "duplicate_of"  # skipped before training: trial N tried the same configuration
     CV_MEANS = "cv_means"  # a completed trial's mean over its folds of every metric scored

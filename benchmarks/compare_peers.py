@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-TOOLS = ("automl", "automl-main", "kerastuner", "optuna")
+TOOLS = ("automl", "automl-no-moves", "automl-main", "kerastuner", "optuna")
 TASKS = ("image", "tabular", "text")
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "peers"
@@ -95,7 +95,7 @@ def _main_tree(path: Path) -> Path:
 
 def _run_in_subprocess(tool: str, task: str, seed: int, budget: float, main_tree: Path) -> dict[str, Any]:
     base: dict[str, Any] = {"tool": tool, "task": task, "seed": seed, "budget_s": budget}
-    if tool == "automl":  # the automl of this checkout (or of the worktree the sweep runs from)
+    if tool in ("automl", "automl-no-moves"):  # the automl of this checkout (or of the worktree the sweep runs from)
         head = ["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"]
         base["automl_commit"] = subprocess.run(head, capture_output=True, text=True).stdout.strip()
     env = dict(os.environ)
@@ -210,7 +210,20 @@ def _goals(runs: list[dict[str, Any]]) -> list[str]:
         lines.append(
             _diff("test accuracy, automl − automl-main", paired(ours, _by_seed(runs, "automl-main", "test_accuracy")))
         )
-    for tool in ("automl", "automl-main"):
+    without = _by_seed(runs, "automl-no-moves", "test_accuracy")
+    if without:
+        lines.append(_diff("test accuracy, automl − automl without local moves", paired(ours, without)))
+        lines.append(
+            _diff(
+                "configurations evaluated, automl − automl without local moves",
+                paired(evaluated, _by_seed(runs, "automl-no-moves", "trials_run")),
+            )
+        )
+        for tool in ("automl", "automl-no-moves"):
+            beat = paired(_by_seed(runs, tool, "test_accuracy"), _by_seed(runs, tool, "first_test_accuracy"))
+            if beat is not None:
+                lines.append(_diff(f"test accuracy, {tool}: refit best − refit first configuration", beat))
+    for tool in ("automl", "automl-no-moves", "automl-main"):
         shares = [r["at_chance"]["share"] for r in runs if r["tool"] == tool and r.get("at_chance")]
         if shares:
             verdict = "holds" if statistics.fmean(shares) <= 0.05 else "does not hold"

@@ -60,8 +60,11 @@ def _automl_data(split: Split, directory: str) -> tuple[Any, dict[str, Any]]:
     return path, {}
 
 
-def run_automl(task: str, split: Split, seed: int, budget: float, space: str | None = None) -> dict[str, Any]:
-    """automl's Python API on the training part: its shipped space, 5-fold CV, racing, ensemble."""
+def run_automl(
+    task: str, split: Split, seed: int, budget: float, space: str | None = None, **settings: Any
+) -> dict[str, Any]:
+    """automl's Python API on the training part: its shipped space, 5-fold CV, racing, ensemble
+    (and any other ``settings``)."""
     import optuna
 
     import automl
@@ -83,6 +86,7 @@ def run_automl(task: str, split: Split, seed: int, budget: float, space: str | N
             verbose=False,
             space=space,
             **options,
+            **settings,
         )
         job_s = time.perf_counter() - started
         trials = result.study.get_trials(deepcopy=False)
@@ -102,12 +106,26 @@ def run_automl(task: str, split: Split, seed: int, budget: float, space: str | N
             ),
             "curve": best_so_far([((t.datetime_complete - t0).total_seconds(), t.value) for t in complete]),
             "at_chance": _time_at_chance(result.study, split),
+            "local_moves": sum("moved_from" in t.user_attrs for t in trials),
+            "best_trial": _best_number(result.study),
+            "best_is_local_move": "moved_from" in result.study.trials[_best_number(result.study)].user_attrs,
         }
         if hasattr(result, "best_single_model"):  # not the automl of commit 99e8542 (automl-main)
             record["first_test_accuracy"] = _first_configuration_accuracy(result.study, split, seed)
             labels = np.unique(split.y_train, return_inverse=True)[1]  # the class indices automl trained on
             record["ensemble_sizes"] = _ensemble_sizes(result, labels, seed)
         return record
+
+
+def _best_number(study: Any) -> int:
+    """The best completed trial's number (ties: the earlier trial, as automl picks)."""
+    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+    return min(complete, key=lambda t: (-t.value, t.number)).number
+
+
+def run_automl_no_moves(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
+    """The same search without local moves: the sampler alone proposes configurations."""
+    return run_automl(task, split, seed, budget, local_moves=False)
 
 
 ENSEMBLE_SIZES = (1, 2, 5, 10, 25, 50)
@@ -367,6 +385,7 @@ def run_optuna(task: str, split: Split, seed: int, budget: float) -> dict[str, A
 
 RUNNERS = {
     "automl": run_automl,
+    "automl-no-moves": run_automl_no_moves,
     "automl-main": run_automl_main,
     "kerastuner": run_kerastuner,
     "optuna": run_optuna,

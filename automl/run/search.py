@@ -40,6 +40,7 @@ from automl.run.budget import (
 )
 from automl.run.devices import say_if_gpus_unused
 from automl.run.failfast import every_trial_fails, stop_when_every_trial_fails, stop_when_nothing_new_is_left
+from automl.run.local_moves import queue_local_moves
 from automl.run.pick import refit_choice, study_dataset
 from automl.run.pool import plan_workers, run_pool, wait_for_workers
 from automl.run.session import SearchSession, build_search_parts, open_search
@@ -317,6 +318,8 @@ def _run_trials(
         stop_when_every_trial_fails,
         stop_when_nothing_new_is_left,
     ]
+    if settings.local_moves:
+        callbacks.insert(3, queue_local_moves(settings.seed, lambda: settings.n_trials, lambda: objective.deadline))
     with progress, stop_on_signals():
         study.optimize(
             BudgetedObjective(objective, lambda: settings.n_trials, worker_id=host_pid()),
@@ -519,7 +522,7 @@ def _report_summary(
         + "".join(f"; constraint {c}" for c in goals.constraints),
         "cross-validation": f"{settings.n_splits} folds",
         "backends": ", ".join(settings.backends),
-        "sampler / pruner": f"{settings.sampler} / {settings.pruner}",
+        "sampler / pruner": f"{settings.sampler}{' + local moves' * settings.local_moves} / {settings.pruner}",
         "finished trials": ", ".join(f"{n} {state.lower()}" for state, n in counts.items()) or "none",
         f"best {metric}": "-" if best is None else f"{best['score']:.4f} ± {best['std']:.4f} (trial {best['trial']})",
     }

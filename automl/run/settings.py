@@ -221,6 +221,13 @@ class SearchSettings:
         "or nsga2).",
         OneOf(SAMPLERS),
     )
+    local_moves: bool = setting(
+        True,
+        "After each configuration the sampler proposes, try a neighbour of the best so far (one parameter "
+        "changed; SMAC's local search).",
+        off_flag="--no-local-moves",
+        off_help="Only the sampler proposes configurations (no neighbours of the best so far).",
+    )
     pruner: str = setting(
         "racing",
         "racing (over folds, with Hyperband in the first fold), hyperband, sha, median or none.",

@@ -22,6 +22,7 @@ from automl.names import StudyAttr, Tag, TrialAttr, host_pid
 from automl.run.budget import BudgetedObjective, budget_counts, complete_promising
 from automl.run.devices import GPU_ENVIRONMENT, discover_gpus, say_if_gpus_unused
 from automl.run.failfast import every_trial_fails, nothing_new_left
+from automl.run.local_moves import queue_local_moves
 from automl.run.lost import fail_stale_trials, fail_trials_of
 from automl.run.session import build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord
@@ -96,7 +97,10 @@ def run_worker(study_name: str, storage: str, *, tracking_uri: str | None = None
     progress = SearchProgress(n_trials=None, n_splits=settings.n_splits, metric=parts.metric.name, enabled=False)
     budget = lambda: load_record(study).n_trials  # noqa: E731 - the search may raise it meanwhile
     wrapped = BudgetedObjective(session.objective(progress, record.deadline), budget, worker_id)
-    callbacks = [raise_if_interrupted, complete_promising(budget, lambda: load_record(study).deadline)]
+    deadline = lambda: load_record(study).deadline  # noqa: E731
+    callbacks = [raise_if_interrupted, complete_promising(budget, deadline)]
+    if settings.local_moves:
+        callbacks.append(queue_local_moves(worker_seed(settings.seed, worker_id), budget, deadline))
     engines = ", ".join(backend.describe() for backend in backends)
     log.info("[%s] joined study %s in %s on %s (%s)", worker_id, study_name, redact(storage), device, engines)
     if session.lost:

@@ -56,6 +56,7 @@ class Tag:
     STORAGE = "automl.storage"
     MODEL_URI = "automl.model_uri"  # on a search's parent run: its refit best model
     PARETO = "automl.pareto"  # "true" on the run of a trial on the Pareto front of a search of several metrics
+    MOVE = "automl.move"  # on a local move's run: "from trial N: <parameter>: <old> -> <new>"
     NOTE = "automl.note"  # something a reader of the run should know (e.g. it was ended later)
     TRIAL_NUMBER = "optuna.trial_number"
     FAIL_REASON = TrialAttr.FAIL_REASON

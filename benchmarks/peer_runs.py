@@ -109,6 +109,7 @@ def run_automl(
             "local_moves": sum("moved_from" in t.user_attrs for t in trials),
             "best_trial": _best_number(result.study),
             "best_is_local_move": "moved_from" in result.study.trials[_best_number(result.study)].user_attrs,
+            "trials": [_trial_summary(t) for t in trials],
         }
         if hasattr(result, "best_single_model"):  # not the automl of commit 99e8542 (automl-main)
             record["first_test_accuracy"] = _first_configuration_accuracy(result.study, split, seed)
@@ -121,6 +122,21 @@ def _best_number(study: Any) -> int:
     """The best completed trial's number (ties: the earlier trial, as automl picks)."""
     complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
     return min(complete, key=lambda t: (-t.value, t.number)).number
+
+
+def _trial_summary(trial: Any) -> dict[str, Any]:
+    """What a trial was and how it ended: for reading a search's course from its record."""
+    attrs = trial.user_attrs
+    return {
+        "number": trial.number,
+        "state": trial.state.name,
+        "value": trial.value,
+        "fold_scores": attrs.get("fold_scores"),
+        "stopped_by": attrs.get("stopped_by"),
+        "moved_from": attrs.get("moved_from"),
+        "move": attrs.get("move"),
+        "family": trial.params.get("architecture.family"),
+    }
 
 
 def run_automl_no_moves(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:

@@ -67,6 +67,11 @@ def _any_int(name: str, value: Any) -> None:
         raise ConfigError(f"{name} must be an int, got {value!r}")
 
 
+def _true_or_false(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be True or False, got {value!r}")
+
+
 def _positive_seconds(name: str, value: Any) -> None:
     number = isinstance(value, int | float) and not isinstance(value, bool)
     if value is not None and not (number and math.isfinite(value) and value > 0):
@@ -158,7 +163,9 @@ class Option:
 
 
 def setting(default: Any, help: str, check: Callable[[str, Any], None] | None = None, **option: Any) -> Any:
-    """A ``SearchSettings`` field: its default and its ``Option``."""
+    """A ``SearchSettings`` field: its default and its ``Option`` (a flag, ``default`` a bool, must be a bool)."""
+    if check is None and isinstance(default, bool):
+        check = _true_or_false
     factory = {"default_factory": lambda: default} if isinstance(default, Path) else {"default": default}
     return field(metadata={"option": Option(help, check, **option)}, **factory)
 

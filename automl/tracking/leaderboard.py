@@ -63,6 +63,7 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
         config = flatten(attrs.get(TrialAttr.CONFIG) or {})
         row.update({key: config.get(key) for key in KEY_PARAMS})
         row["stopped_by"] = attrs.get(TrialAttr.STOPPED_BY)
+        row["moved_from"] = attrs.get(TrialAttr.MOVED_FROM)  # a local move: the trial whose configuration it changed
         row[FAIL_REASON_COLUMN] = attrs.get(TrialAttr.FAIL_REASON)
         rows.append(row)
     columns = [  # a cost that is also a metric keeps its place among the metrics
@@ -77,6 +78,7 @@ def leaderboard(study: optuna.Study) -> pd.DataFrame:
         "n_params",
         *KEY_PARAMS,
         "stopped_by",
+        "moved_from",
         FAIL_REASON_COLUMN,
     ]
     frame = pd.DataFrame(rows, columns=list(dict.fromkeys(columns)))
@@ -110,6 +112,7 @@ def outcomes(study: optuna.Study) -> dict[str, int]:
         "budget": stopped["budget"],
         "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in trained),
         "completions": sum(TrialAttr.COMPLETES in t.user_attrs for t in trained),
+        "local_moves": sum(TrialAttr.MOVED_FROM in t.user_attrs for t in trained),
     }
 
 
@@ -125,7 +128,9 @@ def describe_outcomes(counts: dict[str, int]) -> str:
     ]
     shown = [p for p in parts if not p.startswith("0 ")] or parts[:1]
     completions = f"; {counts['completions']} run again to the end (promising)" if counts["completions"] else ""
-    return f"{counts['evaluated']} evaluated: " + ", ".join(shown) + completions
+    moves = counts.get("local_moves", 0)
+    local = f"; {moves} of them local moves (a neighbour of the best so far)" if moves else ""
+    return f"{counts['evaluated']} evaluated: " + ", ".join(shown) + completions + local
 
 
 def leaderboard_table(frame: pd.DataFrame, metric: str, top: int = 10) -> Table:

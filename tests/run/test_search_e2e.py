@@ -12,6 +12,7 @@ from mlflow.tracking import MlflowClient
 from sklearn.datasets import load_digits
 
 import automl
+from automl.run.local_moves import proposed_by_sampler
 
 SPACES = Path(__file__).parents[1] / "spaces"
 N_TRIALS = 3
@@ -111,6 +112,20 @@ def test_result_exposes_best_params_leaderboard_and_model(first_search: automl.S
     assert first_search.best_score == pytest.approx(board.iloc[0]["score"])
     assert "architecture.family" in first_search.best_params
     assert first_search.predict(load_digits().images[:3] / 16.0).shape == (3,)
+
+
+def test_after_the_samplers_proposal_comes_a_local_move_of_the_best(first_search: automl.SearchResult) -> None:
+    defaults, proposed, moved = first_search.study.trials[:3]
+    assert not proposed_by_sampler(defaults) and proposed_by_sampler(proposed) and not proposed_by_sampler(moved)
+    complete = [t for t in (defaults, proposed) if t.state == optuna.trial.TrialState.COMPLETE]
+    best = max(complete, key=lambda t: (t.value, -t.number))
+    assert moved.user_attrs["moved_from"] == best.number
+    name = moved.user_attrs["move"].split(": ")[0]
+    assert moved.params[name] != best.params[name]
+    assert all(moved.params[key] == best.params[key] for key in set(moved.params) & set(best.params) - {name})
+    (run,) = [r for r in _runs(first_search) if r.data.tags.get("optuna.trial_number") == "2"]
+    assert run.data.tags["automl.move"] == f"from trial {best.number}: {moved.user_attrs['move']}"
+    assert first_search.leaderboard.set_index("trial").loc[2, "moved_from"] == best.number
 
 
 def test_same_call_resumes_the_study(first_search: automl.SearchResult) -> None:

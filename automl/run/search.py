@@ -314,12 +314,14 @@ def _run_trials(
         raise_if_interrupted,
         keep_to_the_clock(clock, objective),
         complete_promising(lambda: settings.n_trials, lambda: objective.deadline),
+    ]
+    if settings.local_moves:
+        callbacks.append(queue_local_moves(settings.seed, lambda: settings.n_trials, lambda: objective.deadline))
+    callbacks += [
         stop_at_budget(settings.n_trials),  # `automl worker`s elsewhere may share the study
         stop_when_every_trial_fails,
         stop_when_nothing_new_is_left,
     ]
-    if settings.local_moves:
-        callbacks.insert(3, queue_local_moves(settings.seed, lambda: settings.n_trials, lambda: objective.deadline))
     with progress, stop_on_signals():
         study.optimize(
             BudgetedObjective(objective, lambda: settings.n_trials, worker_id=host_pid()),

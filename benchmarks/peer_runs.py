@@ -91,6 +91,7 @@ def run_automl(
         job_s = time.perf_counter() - started
         trials = result.study.get_trials(deepcopy=False)
         complete = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+        best = _best_number(complete)
         single = getattr(result, "best_single_model", None) or result.best_model
         record = {
             "score_kind": f"{result.metric} ({N_SPLITS}-fold CV)",
@@ -107,8 +108,8 @@ def run_automl(
             "curve": best_so_far([((t.datetime_complete - t0).total_seconds(), t.value) for t in complete]),
             "at_chance": _time_at_chance(result.study, split),
             "local_moves": sum("moved_from" in t.user_attrs for t in trials),
-            "best_trial": _best_number(result.study),
-            "best_is_local_move": "moved_from" in result.study.trials[_best_number(result.study)].user_attrs,
+            "best_trial": best,
+            "best_is_local_move": "moved_from" in trials[best].user_attrs,
             "trials": [_trial_summary(t) for t in trials],
         }
         if hasattr(result, "best_single_model"):  # not the automl of commit 99e8542 (automl-main)
@@ -118,9 +119,8 @@ def run_automl(
         return record
 
 
-def _best_number(study: Any) -> int:
-    """The best completed trial's number (ties: the earlier trial, as automl picks)."""
-    complete = [t for t in study.get_trials(deepcopy=False) if t.state.name == "COMPLETE"]
+def _best_number(complete: list[Any]) -> int:
+    """The best of the completed trials' number (ties: the earlier trial, as automl picks)."""
     return min(complete, key=lambda t: (-t.value, t.number)).number
 
 

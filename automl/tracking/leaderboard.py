@@ -128,7 +128,7 @@ def describe_outcomes(counts: dict[str, int]) -> str:
     ]
     shown = [p for p in parts if not p.startswith("0 ")] or parts[:1]
     completions = f"; {counts['completions']} run again to the end (promising)" if counts["completions"] else ""
-    moves = counts.get("local_moves", 0)
+    moves = counts["local_moves"]
     local = f"; {moves} of them local moves (a neighbour of the best so far)" if moves else ""
     return f"{counts['evaluated']} evaluated: " + ", ".join(shown) + completions + local
 

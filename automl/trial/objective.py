@@ -102,10 +102,9 @@ class Objective:
             trial.set_user_attr(TrialAttr.CONFIG, config)
             trial.set_user_attr(TrialAttr.BACKEND, backend_name)
             tags = {Tag.BACKEND: backend_name, Tag.ENGINE: backend.engine, Tag.DEVICE: backend.device()}
-            if TrialAttr.MOVE in trial.user_attrs:
-                tags[Tag.MOVE] = (
-                    f"from trial {trial.user_attrs[TrialAttr.MOVED_FROM]}: {trial.user_attrs[TrialAttr.MOVE]}"
-                )
+            attrs = trial.user_attrs  # one read: each access of Trial.user_attrs asks the storage
+            if TrialAttr.MOVE in attrs:
+                tags[Tag.MOVE] = f"from trial {attrs[TrialAttr.MOVED_FROM]}: {attrs[TrialAttr.MOVE]}"
             run_id = self.tracker.start_trial(trial.number, {**config, BACKEND_PARAM: backend_name}, tags=tags)
             trial.set_user_attr(TrialAttr.MLFLOW_RUN_ID, run_id)
             self.progress.trial_started(trial.number, _summary(config, backend_name))

@@ -102,7 +102,7 @@ class Objective:
             trial.set_user_attr(TrialAttr.CONFIG, config)
             trial.set_user_attr(TrialAttr.BACKEND, backend_name)
             tags = {Tag.BACKEND: backend_name, Tag.ENGINE: backend.engine, Tag.DEVICE: backend.device()}
-            attrs = trial.user_attrs  # one read: each access of Trial.user_attrs asks the storage
+            attrs = trial.user_attrs  # one copy: each access of Trial.user_attrs deep-copies them
             if TrialAttr.MOVE in attrs:
                 tags[Tag.MOVE] = f"from trial {attrs[TrialAttr.MOVED_FROM]}: {attrs[TrialAttr.MOVE]}"
             run_id = self.tracker.start_trial(trial.number, {**config, BACKEND_PARAM: backend_name}, tags=tags)

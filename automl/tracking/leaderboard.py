@@ -155,8 +155,9 @@ def leaderboard_table(frame: pd.DataFrame, metric: str, top: int = 10) -> Table:
         "dropout",
         "batch",
         "time",
+        "move of",
     ):
-        table.add_column(column, justify="right" if column in ("#", "trial", "time") else "left")
+        table.add_column(column, justify="right" if column in ("#", "trial", "time", "move of") else "left")
     for rank, values in enumerate(frame.head(top).to_dict("records"), 1):
         score = "-" if _missing(values["score"]) else f"{values['score']:.4f} ± {values['std']:.4f}"
         pareto = " *" if values.get("pareto") else ""
@@ -174,6 +175,7 @@ def leaderboard_table(frame: pd.DataFrame, metric: str, top: int = 10) -> Table:
             _text(values["regularization.dropout"], "{:.2f}"),
             _text(values["training.batch_size"], "{:.0f}"),
             _text(values["duration_s"], "{:.1f}s"),
+            _text(values["moved_from"], "{:.0f}"),  # a local move: the trial it changed one parameter of
         )
     return table
 

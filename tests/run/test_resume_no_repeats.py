@@ -15,13 +15,14 @@ from automl.trial.repeats import deliberate_repeat
 SPACES = Path(__file__).parents[1] / "spaces"
 
 
-def _search(runs: Path, n_trials: int, sampler: str) -> automl.SearchResult:
+def _search(runs: Path, n_trials: int, sampler: str, local_moves: bool) -> automl.SearchResult:
     return automl.search(
         task="tabular",
         space=SPACES / "tiny_tabular.yaml",
         n_trials=n_trials,
         n_splits=2,
         sampler=sampler,
+        local_moves=local_moves,
         pruner="none",
         seed=0,
         runs_dir=runs,
@@ -31,10 +32,12 @@ def _search(runs: Path, n_trials: int, sampler: str) -> automl.SearchResult:
 
 
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
-@pytest.mark.parametrize("sampler", ["tpe", "random", "qmc", "cmaes"])
-def test_a_resumed_search_trains_no_configuration_twice(sampler: str, tmp_path: Path) -> None:
-    _search(tmp_path / "runs", 3, sampler)
-    study = _search(tmp_path / "runs", 6, sampler).study
+# the default search (TPE, each proposal followed by a local move); the other samplers alone, so
+# that every trial is theirs (moves never repeat a trial either: tests/run/test_local_moves.py)
+@pytest.mark.parametrize(("sampler", "local_moves"), [("tpe", True), ("random", False), ("qmc", False), ("cmaes", False)])
+def test_a_resumed_search_trains_no_configuration_twice(sampler: str, local_moves: bool, tmp_path: Path) -> None:
+    _search(tmp_path / "runs", 3, sampler, local_moves)
+    study = _search(tmp_path / "runs", 6, sampler, local_moves).study
     trials = study.get_trials(deepcopy=False)
     counted = [t for t in trials if counts_toward_budget(t)]
     assert len(counted) == 6

@@ -34,7 +34,9 @@ def _search(runs: Path, n_trials: int, sampler: str, local_moves: bool) -> autom
 @pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 # the default search (TPE, each proposal followed by a local move); the other samplers alone, so
 # that every trial is theirs (moves never repeat a trial either: tests/run/test_local_moves.py)
-@pytest.mark.parametrize(("sampler", "local_moves"), [("tpe", True), ("random", False), ("qmc", False), ("cmaes", False)])
+@pytest.mark.parametrize(
+    ("sampler", "local_moves"), [("tpe", True), ("random", False), ("qmc", False), ("cmaes", False)]
+)
 def test_a_resumed_search_trains_no_configuration_twice(sampler: str, local_moves: bool, tmp_path: Path) -> None:
     _search(tmp_path / "runs", 3, sampler, local_moves)
     study = _search(tmp_path / "runs", 6, sampler, local_moves).study

@@ -300,11 +300,13 @@ def test_workers_of_a_killed_search_stop_and_keep_their_results_then_the_same_co
             if t.state == optuna.trial.TrialState.RUNNING and TrialAttr.WORKER_PID in t.user_attrs
         ]
 
-    def finished_and_running() -> list[optuna.trial.FrozenTrial] | None:
-        """A finished trial, and running ones whose workers are stopped (SIGSTOP) while their MLflow
-        runs are open: a trial that ends between this look and the kill cannot end its run first.
-        While they are stopped only the MLflow store is read (its one writer is the search): a
-        stopped worker may hold the Optuna SQLite file's write lock."""
+    def finished_and_running() -> tuple[list[optuna.trial.FrozenTrial], set[int]] | None:
+        """A finished trial, and the running ones, whose workers are stopped (SIGSTOP) while at least
+        one of them has its MLflow run open (its number among the returned ones): a trial that ends
+        between this look and the kill cannot end its run first. Another running trial may still be
+        starting (no MLflow run yet): the search's loss fails it and queues it again. While the
+        workers are stopped only the MLflow store is read (its one writer is the search): a stopped
+        worker may hold the Optuna SQLite file's write lock."""
         if not any(t.state.is_finished() for t in _trials(LOCAL_STUDY, storage)):
             return None
         running = running_trials()
@@ -316,13 +318,14 @@ def test_workers_of_a_killed_search_stop_and_keep_their_results_then_the_same_co
         except Exception:  # the MLflow store is still being created
             runs = []
         open_runs = {r.data.tags.get("optuna.trial_number") for r in runs if r.info.status == "RUNNING"}  # type: ignore[attr-defined]
-        if any(str(t.number) in open_runs for t in running):
-            return running
+        training = {t.number for t in running if str(t.number) in open_runs}
+        if training:
+            return running, training
         for pid in stopped:
             os.kill(pid, signal.SIGCONT)
         return None
 
-    running = _wait_for(finished_and_running, search, "a finished trial and a running one")
+    running, training = _wait_for(finished_and_running, search, "a finished trial and a running one")  # type: ignore[misc]
     search.kill()  # SIGKILL: the workers' MLflow relay dies with it
     search.wait(timeout=60)
     workers = {_worker_pid(t) for t in running}  # type: ignore[arg-type]
@@ -338,7 +341,10 @@ def test_workers_of_a_killed_search_stop_and_keep_their_results_then_the_same_co
     assert all(t.state.is_finished() or t.state == optuna.trial.TrialState.WAITING for t in trials)
     reasons = [t.user_attrs.get("fail_reason", "") for t in trials]
     assert not any(word in reason for reason in reasons for word in ("EOFError", "BrokenPipe", "relay")), reasons
-    assert all(trials[t.number].state != optuna.trial.TrialState.FAIL for t in running)  # type: ignore[union-attr]
+    assert all(trials[number].state != optuna.trial.TrialState.FAIL for number in training)
+    for trial in running:  # a trial that was starting (no MLflow run yet) failed and is queued again
+        if trial.number not in training and trials[trial.number].state == optuna.trial.TrialState.FAIL:
+            assert any(t.system_attrs.get("failed_trial") == trial.number for t in trials), trial.number
 
     left_open = [r for r in _child_runs(tracking_uri, LOCAL_STUDY) if r.info.status == "RUNNING"]  # type: ignore[attr-defined]
     assert left_open, "the killed search could not end the runs of the trials its workers were training"

@@ -25,7 +25,7 @@ from sklearn.datasets import load_digits
 
 from automl.names import TrialAttr, split_host_pid
 from automl.run.budget import counts_toward_budget
-from automl.trial.repeats import deliberate_repeat
+from automl.trial.repeats import RETRY_ATTR, deliberate_repeat
 
 SPACE = Path(__file__).parents[1] / "spaces" / "tiny_image.yaml"
 POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
@@ -157,7 +157,7 @@ def _kill_one_running_trial(
 def _check_lost_and_retried(trials: list[optuna.trial.FrozenTrial], runs: list[object], lost: int) -> None:
     lost_trial = trials[lost]
     assert lost_trial.state == optuna.trial.TrialState.FAIL and "fail_reason" not in lost_trial.user_attrs
-    retries = [t for t in trials if t.system_attrs.get("failed_trial") == lost]
+    retries = [t for t in trials if t.system_attrs.get(RETRY_ATTR) == lost]
     assert len(retries) == 1 and retries[0].state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED)
     assert retries[0].params == lost_trial.params
     (lost_run,) = [r for r in runs if r.data.tags["optuna.trial_number"] == str(lost)]  # type: ignore[attr-defined]
@@ -344,7 +344,7 @@ def test_workers_of_a_killed_search_stop_and_keep_their_results_then_the_same_co
     assert all(trials[number].state != optuna.trial.TrialState.FAIL for number in training)
     for trial in running:  # a trial that was starting (no MLflow run yet) failed and is queued again
         if trial.number not in training and trials[trial.number].state == optuna.trial.TrialState.FAIL:
-            assert any(t.system_attrs.get("failed_trial") == trial.number for t in trials), trial.number
+            assert any(t.system_attrs.get(RETRY_ATTR) == trial.number for t in trials), trial.number
 
     left_open = [r for r in _child_runs(tracking_uri, LOCAL_STUDY) if r.info.status == "RUNNING"]  # type: ignore[attr-defined]
     assert left_open, "the killed search could not end the runs of the trials its workers were training"

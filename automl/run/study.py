@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import optuna
+from sqlalchemy import Engine, event
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from automl.errors import ConfigError, unknown
@@ -172,7 +173,31 @@ def _open_rdb_storage(engine_url: str, kwargs: dict[str, Any]) -> optuna.storage
 def _rdb_storage(engine_url: str, kwargs: dict[str, Any]) -> optuna.storages.RDBStorage:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: stable for years
-        return optuna.storages.RDBStorage(engine_url, **kwargs)
+        storage = optuna.storages.RDBStorage(engine_url, **kwargs)
+    if engine_url.startswith("sqlite:"):
+        _lock_sqlite_transactions(storage.engine)
+    return storage
+
+
+def _lock_sqlite_transactions(engine: Engine) -> None:
+    """Make each SQLite transaction take the database's write lock when it begins (``BEGIN IMMEDIATE``).
+
+    Optuna claims a queued trial by reading that it is WAITING and then marking it RUNNING; on
+    PostgreSQL the read locks the row (``FOR UPDATE``), but Python's sqlite3 runs the read outside any
+    transaction, so two workers could both claim one trial and one would later fail to finish it
+    ("Cannot tell a COMPLETE trial"). SQLAlchemy's recipe for serializable SQLite: the driver stops
+    opening transactions itself and each one starts with the lock (other workers wait up to the timeout).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin_with_the_lock(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    engine.dispose()  # the connections made before the listeners reopen with them
 
 
 def open_study(

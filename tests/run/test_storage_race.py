@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 
+import optuna
 import psycopg2
 import pytest
+from sqlalchemy import event
 
 from automl.run.study import open_storage
 
@@ -63,3 +67,44 @@ def test_processes_that_create_one_fresh_postgresql_schema_at_once_all_open_it(
     empty_postgres_database: str, round_: int
 ) -> None:
     _open_at_once(empty_postgres_database)
+
+
+def _widen_the_claim_window(storage: optuna.storages.RDBStorage) -> None:
+    """Sleep after each read of one trial's row: two claims of one queued trial then overlap for sure
+    (the read that checks the trial is WAITING and the write that marks it RUNNING are apart)."""
+
+    def pause(conn, cursor, statement: str, *args: object) -> None:  # noqa: ANN001 - SQLAlchemy's event signature
+        if statement.lstrip().startswith("SELECT") and "WHERE trials.trial_id =" in statement:
+            time.sleep(0.3)
+
+    event.listen(storage.engine, "after_cursor_execute", pause)
+
+
+def _claim_the_queued_trial(url: str) -> list[int]:
+    """Two workers, each with its own connection, ask the study for a trial at the same moment."""
+    optuna.create_study(study_name="q", storage=open_storage(url)).enqueue_trial({"x": 0.5})
+    barrier = threading.Barrier(2)
+    numbers: list[int] = []
+
+    def worker() -> None:
+        storage = open_storage(url)
+        _widen_the_claim_window(storage)
+        study = optuna.load_study(study_name="q", storage=storage)
+        barrier.wait()
+        numbers.append(study.ask().number)
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return sorted(numbers)
+
+
+def test_two_workers_never_claim_one_queued_sqlite_trial(tmp_path: Path) -> None:
+    # the queued trial (number 0) goes to one worker; the other samples a new one (number 1)
+    assert _claim_the_queued_trial(f"sqlite:///{tmp_path}/optuna.db") == [0, 1]
+
+
+def test_two_workers_never_claim_one_queued_postgresql_trial(empty_postgres_database: str) -> None:
+    assert _claim_the_queued_trial(empty_postgres_database) == [0, 1]

@@ -28,6 +28,7 @@ class TrialAttr:
     MOVE = "move"  # a local move's change, e.g. "optimizer.adam.learning_rate: 0.003 -> 0.0021"
     SURPLUS = "surplus"  # skipped before training: the budget was taken by other workers
     DUPLICATE_OF = "duplicate_of"  # skipped before training: trial N tried the same configuration
+    FOLD_MODELS = "fold_models"  # True when the trial's trained fold models are kept in its MLflow run
     CV_MEANS = "cv_means"  # a completed trial's mean over its folds of every metric scored
     COSTS = "costs"  # what the model costs: n_params always, model_bytes and latency_ms when a goal names them
     CONSTRAINTS = "constraints"  # per --constraint, its violation (<= 0: met), read by the sampler

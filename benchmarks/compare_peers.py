@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-TOOLS = ("automl", "automl-no-moves", "automl-main", "kerastuner", "optuna")
+TOOLS = ("automl", "automl-no-moves", "automl-folds", "automl-main", "kerastuner", "optuna")
 TASKS = ("image", "tabular", "text")
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "peers"
@@ -95,7 +95,11 @@ def _main_tree(path: Path) -> Path:
 
 def _run_in_subprocess(tool: str, task: str, seed: int, budget: float, main_tree: Path) -> dict[str, Any]:
     base: dict[str, Any] = {"tool": tool, "task": task, "seed": seed, "budget_s": budget}
-    if tool in ("automl", "automl-no-moves"):  # the automl of this checkout (or of the worktree the sweep runs from)
+    if tool in (
+        "automl",
+        "automl-no-moves",
+        "automl-folds",
+    ):  # the automl of this checkout (or of the worktree the sweep runs from)
         head = ["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"]
         base["automl_commit"] = subprocess.run(head, capture_output=True, text=True).stdout.strip()
     env = dict(os.environ)
@@ -157,6 +161,8 @@ COLUMNS = (
     ("test accuracy", "test_accuracy", 4),
     ("ensemble test accuracy", "ensemble_test_accuracy", 4),
     ("first configuration test accuracy", "first_test_accuracy", 4),
+    ("best trial refit (folds runs)", "refit_test_accuracy", 4),
+    ("first configuration refit (folds runs)", "first_refit_test_accuracy", 4),
     ("job s", "job_s", 0),
 )
 
@@ -215,7 +221,8 @@ def _goals(runs: list[dict[str, Any]]) -> list[str]:
             )
         )
         lines += _search_earns(runs, "automl-no-moves")
-    for tool in ("automl", "automl-no-moves", "automl-main"):
+    lines += _folds_goals(runs, ours, evaluated)
+    for tool in ("automl", "automl-no-moves", "automl-folds", "automl-main"):
         shares = [r["at_chance"]["share"] for r in runs if r["tool"] == tool and r.get("at_chance")]
         if shares:
             verdict = "holds" if statistics.fmean(shares) <= 0.05 else "does not hold"
@@ -224,6 +231,32 @@ def _goals(runs: list[dict[str, Any]]) -> list[str]:
                 f"  {tool}: search time on configurations that ended at chance {statistics.fmean(shares):.1%}{goal}"
             )
     return lines
+
+
+def _folds_goals(runs: list[dict[str, Any]], ours: dict[int, float], evaluated: dict[int, float]) -> list[str]:
+    """The search that hands over fold models averaged: against the same trial refit (same search),
+    against automl's refit (another search, paired by seed), and whether its search earns its result."""
+    bags = _by_seed(runs, "automl-folds", "test_accuracy")
+    if not bags:
+        return []
+    refits = _by_seed(runs, "automl-folds", "refit_test_accuracy")
+    ensemble = _by_seed(runs, "automl-folds", "ensemble_test_accuracy")
+    lines = [
+        _diff(
+            "test accuracy, best trial's fold models averaged − the same trial refit (same search)",
+            paired(bags, refits),
+        ),
+        _diff("test accuracy, automl-folds best − automl refit best", paired(bags, ours)),
+        _diff(
+            "test accuracy, automl-folds ensemble − automl ensemble",
+            paired(ensemble, _by_seed(runs, "automl", "ensemble_test_accuracy")),
+        ),
+        _diff(
+            "configurations evaluated, automl-folds − automl",
+            paired(_by_seed(runs, "automl-folds", "trials_run"), evaluated),
+        ),
+    ]
+    return lines + _search_earns(runs, "automl-folds")
 
 
 def _search_earns(runs: list[dict[str, Any]], tool: str) -> list[str]:

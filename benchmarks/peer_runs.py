@@ -11,6 +11,9 @@ time (search + refit + scoring), and the best-so-far search score over time.
   the space's defaults refit on the same data, outside the budget) and the share of search time
   spent on configurations that ended at chance. The shipped portfolio is off (it is chosen on
   these same data sets): automl starts from the space's defaults, as the peers do.
+- `automl-folds`: the same search handing over its best trials' fold models averaged
+  (`final_model="folds"`, no refit); the record also holds the same best and first trials refit,
+  outside the budget, for a comparison paired within one search.
 - `automl-main`: the same call to the automl of commit 99e8542 (`--main-tree`), for the number of
   configurations it evaluates in the same time.
 - `kerastuner`: KerasTuner 1.4.8 Hyperband over the same space (max epochs = the space's epoch
@@ -27,6 +30,8 @@ import datetime
 import inspect
 import tempfile
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -61,10 +66,16 @@ def _automl_data(split: Split, directory: str) -> tuple[Any, dict[str, Any]]:
 
 
 def run_automl(
-    task: str, split: Split, seed: int, budget: float, space: str | None = None, **settings: Any
+    task: str,
+    split: Split,
+    seed: int,
+    budget: float,
+    space: str | None = None,
+    after: Callable[[Any, Split, int], dict[str, Any]] | None = None,
+    **settings: Any,
 ) -> dict[str, Any]:
     """automl's Python API on the training part: its shipped space, 5-fold CV, racing, ensemble
-    (and any other ``settings``)."""
+    (and any other ``settings``); ``after(result, split, seed)`` adds to the record, outside the budget."""
     import optuna
 
     import automl
@@ -116,6 +127,8 @@ def run_automl(
             record["first_test_accuracy"] = _first_configuration_accuracy(result.study, split, seed)
             labels = np.unique(split.y_train, return_inverse=True)[1]  # the class indices automl trained on
             record["ensemble_sizes"] = _ensemble_sizes(result, labels, seed)
+        if after is not None:
+            record.update(after(result, split, seed))
         return record
 
 
@@ -142,6 +155,36 @@ def _trial_summary(trial: Any) -> dict[str, Any]:
 def run_automl_no_moves(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
     """The same search without local moves: the sampler alone proposes configurations."""
     return run_automl(task, split, seed, budget, local_moves=False)
+
+
+def run_automl_folds(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
+    """The same search handing over fold models averaged (``final_model="folds"``): ``test_accuracy``
+    is the best trial's fold models', ``first_test_accuracy`` the first configuration's; beside them,
+    outside the budget, the same two trials refit (``refit_test_accuracy``, ``first_refit_test_accuracy``)."""
+    return run_automl(task, split, seed, budget, after=_refits_beside_the_folds, final_model="folds")
+
+
+def _refits_beside_the_folds(result: Any, split: Split, seed: int) -> dict[str, Any]:
+    from automl.names import TrialAttr
+    from automl.refit.bagging import load_bag
+    from automl.tracking.tracker import Tracker
+
+    trials = {t.number: t for t in result.study.get_trials(deepcopy=False)}
+    best = trials[_best_number([t for t in trials.values() if t.state.name == "COMPLETE"])]
+    record = {
+        "first_refit_test_accuracy": _first_configuration_accuracy(result.study, split, seed),
+        "refit_test_accuracy": _refit_accuracy(best, split, seed),
+        "first_test_accuracy": float("nan"),
+    }
+    first = trials.get(0)
+    if first is not None and first.user_attrs.get(TrialAttr.FOLD_MODELS):
+        tracker = Tracker(result.tracking_uri, result.study.study_name)
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = tracker.download_fold_models(first.user_attrs[TrialAttr.MLFLOW_RUN_ID], Path(tmp))
+            if folder is not None:
+                bag = load_bag(folder, 0)
+                record["first_test_accuracy"] = _accuracy(bag.predict(split.raw_test), split.y_test)
+    return record
 
 
 ENSEMBLE_SIZES = (1, 2, 5, 10, 25, 50)
@@ -215,11 +258,16 @@ def _reached(trial: Any) -> float | None:
 
 def _first_configuration_accuracy(study: Any, split: Split, seed: int) -> float:
     """The space's default configuration (trial 0), refit on the training part like the best."""
+    first = next(t for t in study.get_trials(deepcopy=False) if t.number == 0)
+    return _refit_accuracy(first, split, seed)
+
+
+def _refit_accuracy(trial: Any, split: Split, seed: int) -> float:
+    """``trial``'s configuration refit on the training part (as automl refits), scored on the test part."""
     from automl.data import load_dataset
     from automl.refit.refit import refit_trial
 
-    first = next(t for t in study.get_trials(deepcopy=False) if t.number == 0)
-    if "config" not in first.user_attrs:
+    if "config" not in trial.user_attrs:
         return float("nan")
     data = split.raw_train if split.task != "text" else np.asarray(split.raw_train, dtype=object)
     if split.task == "text":
@@ -228,7 +276,7 @@ def _first_configuration_accuracy(study: Any, split: Split, seed: int) -> float:
         dataset = text_dataset(data, split.y_train, name="train")
     else:
         dataset = load_dataset(split.task, (data, split.y_train), n_splits=N_SPLITS)
-    model = refit_trial(first, dataset, seed)
+    model = refit_trial(trial, dataset, seed)
     return _accuracy(model.predict(split.raw_test), split.y_test)
 
 
@@ -402,6 +450,7 @@ def run_optuna(task: str, split: Split, seed: int, budget: float) -> dict[str, A
 RUNNERS = {
     "automl": run_automl,
     "automl-no-moves": run_automl_no_moves,
+    "automl-folds": run_automl_folds,
     "automl-main": run_automl_main,
     "kerastuner": run_kerastuner,
     "optuna": run_optuna,

@@ -126,7 +126,8 @@ class BaseBackend(ABC):
         """Read a model written by ``save``."""
 
     def snapshot(self, model: Any) -> Any | None:
-        """The untrained state of a just-built ``model`` (weights and optimizer), for ``restore``.
+        """The state of ``model`` (weights and optimizer), for ``restore``: untrained when it was just
+        built, a fold's trained model after its training.
 
         None (the default) when the backend cannot restore one: cross-validation then builds a
         new model per fold. Restoring instead of rebuilding keeps the traced training graph.

@@ -33,7 +33,7 @@ class ExportedModel:
 
 def measure_fitted(fitted: FittedModel | FittedEnsemble) -> dict[str, float]:
     """``n_params``, ``model_bytes`` and ``latency_ms`` of a refit model (an ensemble: its members' sums)."""
-    members = fitted.members if isinstance(fitted, FittedEnsemble) else [fitted]
+    members = fitted.leaves() if isinstance(fitted, FittedEnsemble) else [fitted]
     total = {"n_params": 0.0, "model_bytes": 0.0, "latency_ms": 0.0}
     for member in members:
         backend = get_backend(member.backend)

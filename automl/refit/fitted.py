@@ -158,16 +158,18 @@ ENSEMBLE_FILE = "ensemble.json"
 
 @dataclass
 class FittedEnsemble:
-    """Refit trials whose predictions are averaged with weights (see ``automl.refit.ensemble``).
+    """Models whose predictions are averaged with weights: refit trials chosen by ensemble selection
+    (``automl.refit.ensemble``), or one trial's fold models (``automl.refit.bagging``), or trials'
+    fold models so chosen (members that are themselves ensembles).
 
     Classification averages the members' class probabilities; regression their values. Members
-    share the task's classes and input preprocessing, so an ensemble takes the same inputs as
+    share the task's classes and take the same raw inputs, so an ensemble takes the same inputs as
     any one of them.
     """
 
-    members: list[FittedModel]
+    members: list[FittedModel | FittedEnsemble]
     weights: list[float]
-    trials: list[int]
+    trials: list[int]  # per member, the trial it comes from
 
     @property
     def spec(self) -> ModelSpec:
@@ -182,21 +184,29 @@ class FittedEnsemble:
         return self.members[0].classes
 
     @property
-    def backend(self) -> str:
-        return "+".join(sorted({m.backend for m in self.members}))
+    def task(self) -> str | None:
+        return self.members[0].task
 
-    def _average(self, X: Any) -> np.ndarray:
+    @property
+    def backend(self) -> str:
+        return "+".join(sorted({name for m in self.members for name in m.backend.split("+")}))
+
+    def leaves(self) -> list[FittedModel]:
+        """Every single model inside, members of members included."""
+        return [leaf for m in self.members for leaf in (m.leaves() if isinstance(m, FittedEnsemble) else [m])]
+
+    def _outputs(self, X: Any) -> np.ndarray:
         return sum(w * m._outputs(X) for m, w in zip(self.members, self.weights, strict=True))  # type: ignore[return-value]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Weighted class probabilities (classification only)."""
         if self.classes is None:
             raise DataError("predict_proba is only defined for classification models")
-        return self._average(X)
+        return self._outputs(X)
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels (classification) or values (regression)."""
-        output = self._average(X)
+        output = self._outputs(X)
         return output if self.classes is None else np.asarray(self.classes)[output.argmax(axis=1)]
 
     def save(self, directory: str | Path) -> Path:
@@ -214,7 +224,7 @@ class FittedEnsemble:
     def load(cls, directory: str | Path, *, trust_pickle: bool = False) -> FittedEnsemble:
         directory = Path(directory)
         entries = json.loads((directory / ENSEMBLE_FILE).read_text())["members"]
-        members = [FittedModel.load(directory / entry["folder"], trust_pickle=trust_pickle) for entry in entries]
+        members = [load_fitted(directory / entry["folder"], trust_pickle=trust_pickle) for entry in entries]
         return cls(members, [float(e["weight"]) for e in entries], [int(e["trial"]) for e in entries])
 
 

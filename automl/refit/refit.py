@@ -126,12 +126,16 @@ def log_refit_model(fitted: FittedModel | FittedEnsemble, dataset: Dataset, *, t
 
 @dataclass
 class FinalModel:
-    """The model a search hands over: the refit best trial, or an ensemble of refit trials."""
+    """The model a search hands over: the best trial (refit, or its fold models averaged), or an
+    ensemble of such trials."""
 
     model: FittedModel | FittedEnsemble
-    best: FittedModel  # the refit best trial (a member of the ensemble, if there is one)
+    best: FittedModel | FittedEnsemble  # the best trial's model (a member of the ensemble, if there is one)
     choice: EnsembleChoice | None  # what the ensemble selection chose and its scores (None: no ensemble tried)
     note: str  # one line on what was chosen and why
+
+
+BagLoader = Callable[[optuna.trial.FrozenTrial], FittedEnsemble | None]  # a trial's kept fold models, averaged
 
 
 def refit_final(
@@ -143,20 +147,30 @@ def refit_final(
     ensemble_size: int,
     load_out_of_fold: Callable[[str], np.ndarray | None],
     seconds_left: Callable[[], float | None],
+    load_bag: BagLoader | None = None,
 ) -> FinalModel:
     """Refit the best trial; with ``ensemble_size`` > 1, choose an ensemble on the completed trials'
     out-of-fold predictions and refit its other members while ``seconds_left()`` allows.
 
-    The ensemble replaces the best trial when its bootstrap-corrected score beats choosing the best
-    single trial the same way (``automl.refit.ensemble``).
+    With ``load_bag`` (``--final-model folds``) a trial's model is its kept fold models averaged
+    instead of a refit, and the ensemble chooses among the trials that kept theirs; a trial whose
+    fold models cannot be loaded is refit. The ensemble replaces the best trial when its
+    bootstrap-corrected score beats choosing the best single trial the same way
+    (``automl.refit.ensemble``).
     """
     leader = best_trial(study)
     assert leader is not None, "refit_final needs a completed trial"
-    best = _timed_refit(leader, dataset, seed)
+
+    def final_of(trial: optuna.trial.FrozenTrial) -> FittedModel | FittedEnsemble:
+        bag = load_bag(trial) if load_bag is not None and trial.user_attrs.get(TrialAttr.FOLD_MODELS) else None
+        return bag if bag is not None else _timed_refit(trial, dataset, seed)
+
+    best = final_of(leader)
     if ensemble_size <= 1:
         return FinalModel(best, best, None, "ensembles off")
     started = time.perf_counter()
-    predictions = _out_of_fold_predictions(study, dataset, load_out_of_fold)
+    kept = (lambda t: bool(t.user_attrs.get(TrialAttr.FOLD_MODELS))) if load_bag is not None else None
+    predictions = _out_of_fold_predictions(study, dataset, load_out_of_fold, kept)
     if len(predictions) < 2:
         return FinalModel(best, best, None, "fewer than two completed trials with out-of-fold predictions")
     choice = choose_ensemble(predictions, dataset.y, metric, ensemble_size, seed)
@@ -172,11 +186,11 @@ def refit_final(
     trials_by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     for number, weight in choice.weights.items():
         trial = trials_by_number[number]
-        left, needed = seconds_left(), refit_estimate(trial)
+        left, needed = seconds_left(), final_estimate(trial, bagged=load_bag is not None)
         if number != leader.number and left is not None and left < needed:
             log.info("no time to refit trial %d (about %.0f s, %.0f s left)", number, needed, left)
             continue  # the ensemble goes on without this member
-        members.append(best if number == leader.number else _timed_refit(trial, dataset, seed))
+        members.append(best if number == leader.number else final_of(trial))
         weights.append(weight)
         trials.append(number)
     if len(members) < 2:
@@ -187,11 +201,15 @@ def refit_final(
 
 
 def _out_of_fold_predictions(
-    study: optuna.Study, dataset: Dataset, load: Callable[[str], np.ndarray | None]
+    study: optuna.Study,
+    dataset: Dataset,
+    load: Callable[[str], np.ndarray | None],
+    eligible: Callable[[optuna.trial.FrozenTrial], bool] | None = None,
 ) -> dict[int, np.ndarray]:
-    """The out-of-fold predictions of the best completed trials (at most ``CANDIDATES``)."""
+    """The out-of-fold predictions of the best (``eligible``) completed trials (at most ``CANDIDATES``)."""
     found = {}
-    for trial in ranked_trials(study)[:CANDIDATES]:
+    ranked = [t for t in ranked_trials(study) if eligible is None or eligible(t)]
+    for trial in ranked[:CANDIDATES]:
         run_id = trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID)
         predictions = load(run_id) if run_id else None
         if predictions is not None and len(predictions) == len(dataset.y) and np.isfinite(predictions).all():
@@ -215,6 +233,16 @@ def refit_estimate(trial: optuna.trial.FrozenTrial) -> float:
     """A refit trains like one of the trial's fold models: about its time per fold."""
     folds = trial.user_attrs.get(TrialAttr.FOLD_SCORES) or [0]
     return float(trial.user_attrs.get(TrialAttr.DURATION_S, 0.0)) / len(folds)
+
+
+BAG_LOAD_S = 1.0  # loading one kept fold model back (a Keras model on 2 cores: 0.2-0.6 s), with its share of logging
+
+
+def final_estimate(trial: optuna.trial.FrozenTrial, *, bagged: bool) -> float:
+    """Seconds to make ``trial``'s final model: load its kept fold models, or refit it."""
+    if bagged and trial.user_attrs.get(TrialAttr.FOLD_MODELS):
+        return BAG_LOAD_S * len(trial.user_attrs.get(TrialAttr.FOLD_SCORES) or [0])
+    return refit_estimate(trial)
 
 
 def _better(value: float, than: float, metric: Metric) -> bool:

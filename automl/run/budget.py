@@ -17,7 +17,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.names import TrialAttr, host_pid
-from automl.refit.refit import refit_estimate
+from automl.refit.refit import final_estimate
 from automl.trial.goals import ranked_trials
 from automl.trial.objective import Objective
 
@@ -135,14 +135,16 @@ class JobClock:
 
     Trials stop early enough to leave time for ``refits`` refits (the best trial and, with an
     ensemble, its likely members: the next best completed trials), each estimated as its trial's
-    time per fold (a refit trains like one more fold model: ``automl.refit.refit``), plus the
-    ensemble selection; the reserve is capped at a quarter of the budget.
+    time per fold (a refit trains like one more fold model: ``automl.refit.refit``), or with
+    ``bagged`` the time to load its fold models, plus the ensemble selection; the reserve is capped
+    at a quarter of the budget.
     """
 
     start: float
     timeout: float | None
     n_splits: int
     refits: int = 1
+    bagged: bool = False  # --final-model folds: the final models load the best trials' fold models
 
     @property
     def end(self) -> float | None:
@@ -155,7 +157,8 @@ class JobClock:
         """The estimated time of each of the ``refits`` refits: those of the best completed trials."""
         if not self.refits:
             return []
-        estimates = [e for e in map(refit_estimate, ranked_trials(study)) if e > 0][: self.refits]
+        ranked = ranked_trials(study)
+        estimates = [e for e in (final_estimate(t, bagged=self.bagged) for t in ranked) if e > 0][: self.refits]
         if not estimates:
             return [REFIT_SHARE_BEFORE_ANY * (self.timeout or 0.0)] * self.refits
         return estimates + [max(estimates)] * (self.refits - len(estimates))  # trials yet to complete

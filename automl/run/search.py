@@ -26,8 +26,9 @@ from automl.data.arrays import write_arrays
 from automl.errors import EveryTrialFails
 from automl.logs import console_logging, get_logger, new_console
 from automl.names import StudyAttr, Tag, TrialAttr, host_pid
+from automl.refit.bagging import load_bag
 from automl.refit.fitted import FittedEnsemble, FittedModel
-from automl.refit.refit import FinalModel, log_refit_model, refit_final
+from automl.refit.refit import BagLoader, FinalModel, log_refit_model, refit_final
 from automl.run.budget import (
     FINISH_S,
     BudgetedObjective,
@@ -77,7 +78,7 @@ class SearchResult:
     experiment_id: str
     parent_run_id: str
     model_uri: str | None
-    best_single_model: FittedModel | None = None  # the refit best trial (a member of the ensemble, if any)
+    best_single_model: FittedModel | FittedEnsemble | None = None  # the best trial's model (refit or its folds)
     ensemble: dict[str, Any] | None = None  # the ensemble selection: weights and out-of-fold scores
     registered_model: str | None = None  # models:/NAME@challenger, when the model was registered
     dataset: Dataset | None = field(default=None, repr=False)  # the data searched on (for ``pick``)
@@ -156,7 +157,7 @@ def run_search(
     """``search()`` for already checked settings; ``log_level`` DEBUG also shows the frameworks' lines."""
     # the best trial, and up to 3 more ensemble members; none without a refit
     refits = (1 + (3 if settings.builds_ensemble else 0)) if settings.refit else 0
-    clock = JobClock(time.time(), settings.timeout, settings.n_splits, refits=refits)
+    clock = JobClock(time.time(), settings.timeout, settings.n_splits, refits=refits, bagged=settings.bags_fold_models)
     console = console or new_console(verbose)
     with console_logging(console, log_level), _quiet_optuna():
         return _run(settings, clock, console, verbose)
@@ -447,7 +448,10 @@ def _refit(session: SearchSession, tracker: Tracker, clock: JobClock) -> FinalMo
     settings, dataset = session.settings, session.parts.dataset
     leader = best_trial(session.study)
     assert leader is not None  # a refit follows a completed trial
-    log.info("refitting trial %d on all %d examples ...", leader.number, len(dataset.X))
+    if settings.bags_fold_models and leader.user_attrs.get(TrialAttr.FOLD_MODELS):
+        log.info("final model of trial %d: its fold models, averaged ...", leader.number)
+    else:
+        log.info("refitting trial %d on all %d examples ...", leader.number, len(dataset.X))
     ensemble_size = settings.ensemble_size if settings.builds_ensemble else 0
     if settings.ensemble_size > 1 and not ensemble_size:
         log.info(
@@ -461,6 +465,7 @@ def _refit(session: SearchSession, tracker: Tracker, clock: JobClock) -> FinalMo
         ensemble_size=ensemble_size,
         load_out_of_fold=tracker.load_out_of_fold,
         seconds_left=lambda: None if clock.end is None else clock.end - time.time() - FINISH_S,
+        load_bag=_bag_loader(tracker) if settings.bags_fold_models else None,
     )
     summary = _ensemble_summary(final)
     if summary is not None:
@@ -476,6 +481,26 @@ def _refit(session: SearchSession, tracker: Tracker, clock: JobClock) -> FinalMo
             summary["best_single_corrected_score"],
         )
     return final
+
+
+def _bag_loader(tracker: Tracker) -> BagLoader:
+    """A trial's fold models, from its MLflow run, averaged (None when they cannot be loaded)."""
+
+    def load(trial: optuna.trial.FrozenTrial) -> FittedEnsemble | None:
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = tracker.download_fold_models(trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID, ""), Path(tmp))
+            try:
+                bag = None if folder is None else load_bag(folder, trial.number)
+            except Exception as exc:  # noqa: BLE001 - a damaged artifact: the trial is refit instead
+                log.warning("could not load the fold models of trial %d (%s): refitting it", trial.number, exc)
+                return None
+        if bag is not None:
+            seconds = time.perf_counter() - started
+            log.info("trial %d: its %d fold models loaded, averaged (%.1f s)", trial.number, len(bag.members), seconds)
+        return bag
+
+    return load
 
 
 def _ensemble_summary(final: FinalModel) -> dict[str, Any] | None:

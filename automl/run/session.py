@@ -21,14 +21,15 @@ import optuna
 from automl.backends.keras.engine import choose_engine
 from automl.data import Dataset, load_dataset
 from automl.names import BACKEND_PARAM
+from automl.refit.bagging import save_fold_models
 from automl.run.lost import LostTrialHandler, fail_trials_of_dead_local_processes
 from automl.run.settings import SearchSettings
 from automl.run.study import make_pruner, make_sampler, open_storage, open_study
 from automl.space import SearchSpace, load_space
-from automl.trial.cv import make_splits
+from automl.trial.cv import CVResult, Folds, make_splits
 from automl.trial.goals import Goals
 from automl.trial.metrics import Metric
-from automl.trial.objective import Objective, TrialTracker
+from automl.trial.objective import FoldModelSink, Objective, TrialTracker
 from automl.trial.progress import SearchProgress
 from automl.trial.racing import ParetoRacing
 
@@ -114,7 +115,19 @@ class SearchSession:
             racing=ParetoRacing(parts.goals, chance=parts.chance)
             if self.settings.pruner == "racing" and parts.goals.multi
             else None,
+            keep_fold_models=self._fold_model_sink() if self.settings.bags_fold_models else None,
         )
+
+    def _fold_model_sink(self) -> FoldModelSink:
+        """Save a trial's fold models and log them to its MLflow run (``--final-model folds``)."""
+        tracker, dataset = self.tracker, self.parts.dataset
+
+        def keep(run_id: str, backend: Any, cv: CVResult, folds: Folds) -> None:
+            with tempfile.TemporaryDirectory() as tmp:
+                save_fold_models(backend, cv, folds, dataset, Path(tmp))
+                tracker.log_fold_models(run_id, tmp)
+
+        return keep
 
 
 def open_search(

@@ -25,6 +25,7 @@ from automl.stores import redact
 DEFAULT_N_TRIALS = 30
 DEFAULT_TIMEOUT = 240.0  # seconds; with no budget given a search ends within about 5 minutes
 DEFAULT_ENSEMBLE_SIZE = 10
+FINAL_MODELS = ("refit", "folds")
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "nsga2")
 PRUNERS = ("racing", "hyperband", "sha", "median", "none")
 RECORD_VERSION = 2  # of StudyRecord; version 1 is the untyped dict automl 0.1 stored
@@ -307,6 +308,14 @@ class SearchSettings:
         IntAtLeast(0),
         cli_type=int,
     )
+    final_model: str = setting(
+        "refit",
+        "The model a search hands over for its best trial (and each ensemble member): refit (its "
+        "configuration trained once more, on all the rows) or folds (its cross-validation's fold models, "
+        "averaged: what its CV score measured; no refit, k models to store and run).",
+        OneOf(FINAL_MODELS),
+        choices=FINAL_MODELS,
+    )
     workers: int | None = setting(
         None,
         "Worker processes on a CPU-only machine (default: one per 4 cores); with GPUs, spread over them. "
@@ -341,6 +350,12 @@ class SearchSettings:
         """Whether the search ends with an ensemble: asked for, one metric and no constraints (an
         ensemble's members add up their parameters and latencies)."""
         return self.ensemble_size > 1 and len(self.metrics) <= 1 and not self.constraints
+
+    @property
+    def bags_fold_models(self) -> bool:
+        """Whether the best trials keep their fold models to be shipped averaged (``final_model``
+        folds, a refit asked for, one metric: a search of several hands over refit models)."""
+        return self.final_model == "folds" and self.refit and len(self.metrics) <= 1
 
     @property
     def metrics(self) -> list[str]:

@@ -20,7 +20,7 @@ from automl.trial.outcome import LOST_PREFIX, TrialLost
 
 ADDRESS_ENV = "AUTOML_TRACKING_RELAY"
 KEY_ENV = "AUTOML_TRACKING_RELAY_KEY"
-RELAYED = frozenset({"start_trial", "log_fold", "log_out_of_fold", "end_trial", "fail_run"})
+RELAYED = frozenset({"start_trial", "log_fold", "log_out_of_fold", "log_fold_models", "end_trial", "fail_run"})
 
 
 class TrackerRelay:
@@ -99,6 +99,9 @@ class RemoteTracker:
 
     def log_out_of_fold(self, run_id: str, predictions: Any) -> None:
         self._call("log_out_of_fold", run_id, predictions)
+
+    def log_fold_models(self, run_id: str, directory: str) -> None:
+        self._call("log_fold_models", run_id, directory)  # a local relay: the parent reads the same folder
 
     def fail_run(self, run_id: str, reason: str) -> None:
         self._call("fail_run", run_id, reason)

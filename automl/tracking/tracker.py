@@ -29,6 +29,7 @@ from automl.trial.cv import FoldResult
 
 MAX_PARAM_LENGTH = 6000
 OUT_OF_FOLD_FILE = "out_of_fold.npy"
+FOLD_MODELS_DIR = "fold_models"  # a trial run's artifacts: its trained fold models (--final-model folds)
 RUN_STATUS = {"COMPLETE": "FINISHED", "PRUNED": "FINISHED", "FAIL": "FAILED"}
 
 
@@ -225,6 +226,17 @@ class Tracker:
             except Exception:  # noqa: BLE001 - a run logged before ensembles, or whose upload failed
                 return None
             return np.load(path, allow_pickle=False)
+
+    def log_fold_models(self, run_id: str, directory: str) -> None:
+        """Keep the fold models saved in ``directory`` (``automl.refit.bagging``) in the trial's run."""
+        self.client.log_artifacts(run_id, directory, FOLD_MODELS_DIR)
+
+    def download_fold_models(self, run_id: str, into: Path) -> Path | None:
+        """Fetch a trial run's fold models into ``into``; None when it kept none."""
+        try:
+            return Path(self.client.download_artifacts(run_id, FOLD_MODELS_DIR, str(into)))
+        except Exception:  # noqa: BLE001 - the run kept none, or its upload failed
+            return None
 
     def fail_run(self, run_id: str, reason: str) -> None:
         """End a trial run left RUNNING by a worker that died, as FAILED with ``reason``."""

@@ -69,6 +69,7 @@ class FoldData:
     y_valid: np.ndarray
     y_valid_raw: np.ndarray
     target: TargetScaler | None
+    preprocessor: Preprocessor | None = None  # fitted on the fold's training rows
 
 
 class Folds:
@@ -101,8 +102,19 @@ class Folds:
         if preprocessor is not None:
             X_train, X_valid = preprocessor.transform(X_train), preprocessor.transform(X_valid)
         if target is not None:
-            return FoldData(X_train, target.transform(y_train), X_valid, target.transform(y_valid), y_valid, target)
-        return FoldData(X_train, y_train, X_valid, y_valid, y_valid, None)
+            y_train, y_valid_model = target.transform(y_train), target.transform(y_valid)
+            return FoldData(X_train, y_train, X_valid, y_valid_model, y_valid, target, preprocessor)
+        return FoldData(X_train, y_train, X_valid, y_valid, y_valid, None, preprocessor)
+
+
+@dataclass
+class KeptModel:
+    """A fold's trained model, kept to be saved: ``model`` itself, or (when the folds share one model
+    object) that model with the fold's trained ``state`` to ``restore`` into it first."""
+
+    model: Any
+    spec: ModelSpec
+    state: Any = None
 
 
 @dataclass
@@ -116,6 +128,7 @@ class FoldResult:
     fit: FitResult
     seconds: float
     predictions: np.ndarray | None = None
+    kept: KeptModel | None = None  # the trained model, when cross_validate was asked to keep it
 
 
 @dataclass
@@ -166,6 +179,7 @@ def cross_validate(
     on_epoch: EpochHook | None = None,
     on_fold: FoldHook | None = None,
     on_first_model: ModelHook | None = None,
+    keep_models: bool = False,
 ) -> CVResult:
     """Train and score a fresh model, built by ``build(input_shape)``, on each fold of ``folds``.
 
@@ -176,7 +190,8 @@ def cross_validate(
     after every fold, including a fold cut short by ``on_epoch`` (``fit.stopped_by_callback``);
     when either returns True the evaluation stops and ``stopped`` is set. ``on_first_model(model,
     spec, fold_data)`` sees the first fold's trained model before ``on_fold`` (to measure it, outside
-    the fold's ``seconds``). Regression models
+    the fold's ``seconds``). With ``keep_models`` each fold result keeps its trained model
+    (``FoldResult.kept``). Regression models
     train on standardised targets and are scored in the target's own units.
     """
     result = CVResult()
@@ -203,8 +218,11 @@ def cross_validate(
             output = data.target.inverse(output)
             fit.history = {k: [_in_units(k, v, data.target) for v in vs] for k, vs in fit.history.items()}
         scores = all_scores(data.y_valid_raw, output, metric)
+        kept = None
+        if keep_models:  # a shared model object is overwritten by the next fold: keep its weights
+            kept = KeptModel(model, spec, backend.snapshot(model) if initial_state is not None else None)
         seconds = time.perf_counter() - start
-        result.folds.append(FoldResult(fold, scores[metric.name], scores, fit, seconds, np.asarray(output)))
+        result.folds.append(FoldResult(fold, scores[metric.name], scores, fit, seconds, np.asarray(output), kept))
         if fold == 0 and on_first_model is not None:
             on_first_model(model, spec, data)
         stop_requested = on_fold is not None and on_fold(result.folds[-1], result)  # called for logging too

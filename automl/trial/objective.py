@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -30,6 +31,9 @@ from automl.trial.repeats import DuplicateConfiguration, skip_if_repeated
 
 log = get_logger(__name__)
 
+KEPT_FOLD_MODELS = 5  # a trial keeps its fold models when it completes among the best this many so far
+FoldModelSink = Callable[[str, Any, CVResult, Folds], None]  # (run id, backend, cv, folds): save and log them
+
 
 class TrialTracker(Protocol):
     """What a search needs from MLflow logging for its trials: ``automl.tracking.Tracker`` in the
@@ -44,6 +48,9 @@ class TrialTracker(Protocol):
 
     def log_out_of_fold(self, run_id: str, predictions: np.ndarray) -> None:
         """Keep a completed trial's out-of-fold predictions (for ensembles)."""
+
+    def log_fold_models(self, run_id: str, directory: str) -> None:
+        """Keep the fold models saved in ``directory`` (a final model of averaged fold models)."""
 
     def end_trial(self, run_id: str, state: str, metrics: dict[str, float], tags: dict[str, Any]) -> None:
         """Log the trial's outcome and close its run."""
@@ -78,6 +85,7 @@ class Objective:
     progress: SearchProgress
     deadline: float | None = None  # time.time() at which a running trial stops, once one trial has completed
     racing: ParetoRacing | None = None  # several metrics: the racing rule (None: no pruning)
+    keep_fold_models: FoldModelSink | None = None  # --final-model folds: where the best trials' fold models go
 
     def __post_init__(self) -> None:
         self.folds = Folds(self.dataset, self.splits)  # preprocessed once, shared by every trial
@@ -130,6 +138,7 @@ class Objective:
                 on_epoch=self._epoch_hook(trial),
                 on_fold=self._fold_hook(trial, run_id, costs),
                 on_first_model=self._measure_hook(trial, backend, costs),
+                keep_models=self.keep_fold_models is not None,
             )
             trial.set_user_attr(TrialAttr.SCORE_STD, cv.std)
             trial.set_user_attr(TrialAttr.FOLD_SCORES, cv.scores.tolist())
@@ -172,9 +181,28 @@ class Objective:
         finally:
             seconds = time.perf_counter() - start
             trial.set_user_attr(TrialAttr.DURATION_S, seconds)
+            if state == "COMPLETE" and run_id is not None:
+                self._keep_fold_models(trial, run_id, backend, cv)
             self._finish(trial, run_id, state, cv, reason, seconds)
             if backend is not None:
                 backend.release()
+
+    def _keep_fold_models(self, trial: optuna.Trial, run_id: str, backend: Any, cv: CVResult) -> None:
+        """Save a completed trial's fold models to its run when it is among the best so far."""
+        if self.keep_fold_models is None:
+            return
+        better = [
+            t
+            for t in trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+            if t.number != trial.number and not _better(cv.mean, t.values[0], self.metric.direction)
+        ]
+        if len(better) >= KEPT_FOLD_MODELS:
+            return
+        try:
+            self.keep_fold_models(run_id, backend, cv, self.folds)
+            trial.set_user_attr(TrialAttr.FOLD_MODELS, True)
+        except Exception:  # logging must never turn a finished trial into a lost one
+            log.warning("could not keep the fold models of trial %d", trial.number, exc_info=True)
 
     def _epoch_hook(self, trial: optuna.Trial) -> Any:
         key = f"val_{self.metric.name}"

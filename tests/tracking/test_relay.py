@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing.connection
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -42,6 +43,18 @@ def test_trial_runs_go_through_the_parent(relay: TrackerRelay, monkeypatch: pyte
     assert done.data.tags["automl.worker"] == "w7" and done.data.tags["mlflow.parentRunId"] == relay.tracker.parent_id
     assert done.data.tags["automl.host_pid"].endswith(f":{os.getpid()}")
     assert failed.info.status == "FAILED" and failed.data.tags["fail_reason"] == "worker w7 died (signal SIGKILL)"
+
+
+def test_a_workers_fold_models_reach_its_trial_run(relay: TrackerRelay, tmp_path: Path) -> None:
+    env = relay.environment()
+    remote = RemoteTracker(env[ADDRESS_ENV], env[KEY_ENV], tracking_uri="sqlite:///x")
+    run_id = remote.start_trial(2, {"optimizer": {"name": "adam"}}, tags={})
+    (tmp_path / "saved" / "fold_0").mkdir(parents=True)
+    (tmp_path / "saved" / "fold_0" / "automl.json").write_text("{}")
+    remote.log_fold_models(run_id, str(tmp_path / "saved"))  # the worker's folder, read by the parent
+    fetched = relay.tracker.download_fold_models(run_id, tmp_path / "fetched")
+    assert fetched is not None and (fetched / "fold_0" / "automl.json").read_text() == "{}"
+    assert relay.tracker.download_fold_models(remote.start_trial(3, {}, tags={}), tmp_path / "none") is None
 
 
 def test_only_trial_methods_are_relayed(relay: TrackerRelay) -> None:

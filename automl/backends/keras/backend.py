@@ -202,7 +202,8 @@ class KerasBackend(BaseBackend):
         return keras.models.load_model(directory / "model.keras")
 
     def snapshot(self, model: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        model.optimizer.build(model.trainable_variables)  # its slots exist before the first step
+        if not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)  # its slots exist before the first step
         return model.get_weights(), [v.numpy() for v in model.optimizer.variables]
 
     def restore(self, model: Any, state: tuple[list[np.ndarray], list[np.ndarray]]) -> None:

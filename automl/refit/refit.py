@@ -188,7 +188,7 @@ def refit_final(
         trial = trials_by_number[number]
         left, needed = seconds_left(), final_estimate(trial, bagged=load_bag is not None)
         if number != leader.number and left is not None and left < needed:
-            log.info("no time to refit trial %d (about %.0f s, %.0f s left)", number, needed, left)
+            log.info("no time for trial %d's final model (about %.0f s, %.0f s left)", number, needed, left)
             continue  # the ensemble goes on without this member
         members.append(best if number == leader.number else final_of(trial))
         weights.append(weight)

@@ -491,13 +491,14 @@ def _bag_loader(tracker: Tracker) -> BagLoader:
         with tempfile.TemporaryDirectory() as tmp:
             folder = tracker.download_fold_models(trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID, ""), Path(tmp))
             try:
-                bag = None if folder is None else load_bag(folder, trial.number)
-            except Exception as exc:  # noqa: BLE001 - a damaged artifact: the trial is refit instead
+                if folder is None:
+                    raise FileNotFoundError("its run holds no fold_models folder")
+                bag = load_bag(folder, trial.number)
+            except Exception as exc:  # noqa: BLE001 - a lost or damaged artifact: the trial is refit instead
                 log.warning("could not load the fold models of trial %d (%s): refitting it", trial.number, exc)
                 return None
-        if bag is not None:
-            seconds = time.perf_counter() - started
-            log.info("trial %d: its %d fold models loaded, averaged (%.1f s)", trial.number, len(bag.members), seconds)
+        seconds = time.perf_counter() - started
+        log.info("trial %d: its %d fold models loaded, averaged (%.1f s)", trial.number, len(bag.members), seconds)
         return bag
 
     return load

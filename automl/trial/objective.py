@@ -191,12 +191,9 @@ class Objective:
         """Save a completed trial's fold models to its run when it is among the best so far."""
         if self.keep_fold_models is None:
             return
-        better = [
-            t
-            for t in trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-            if t.number != trial.number and not _better(cv.mean, t.values[0], self.metric.direction)
-        ]
-        if len(better) >= KEPT_FOLD_MODELS:
+        complete = trial.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        as_good = sum(not _better(cv.mean, t.values[0], self.metric.direction) for t in complete)
+        if as_good >= KEPT_FOLD_MODELS:
             return
         try:
             self.keep_fold_models(run_id, backend, cv, self.folds)

@@ -193,12 +193,7 @@ def _mean_sd(values: list[float], digits: int = 4) -> str:
 def _goals(runs: list[dict[str, Any]]) -> list[str]:
     ours = _by_seed(runs, "automl", "test_accuracy")
     ensemble = _by_seed(runs, "automl", "ensemble_test_accuracy")
-    lines = []
-    for peer in ("kerastuner", "optuna"):
-        for name, values in (("refit best", ours), ("ensemble", ensemble)):
-            lines.append(
-                _diff(f"test accuracy, automl {name} − {peer}", paired(values, _by_seed(runs, peer, "test_accuracy")))
-            )
+    lines = _against_peers(runs, "automl", {"refit best": ours, "ensemble": ensemble})
     lines.append(_diff("test accuracy, ensemble − best single of the same search", paired(ensemble, ours)))
     lines += _search_earns(runs, "automl")
     before = _by_seed(runs, "automl-main", "trials_run")
@@ -256,12 +251,21 @@ def _folds_goals(runs: list[dict[str, Any]], ours: dict[int, float], evaluated: 
             paired(_by_seed(runs, "automl-folds", "trials_run"), evaluated),
         ),
     ]
+    lines += _against_peers(runs, "automl-folds", {"best": bags, "ensemble": ensemble}, when_run=True)
+    return lines + _search_earns(runs, "automl-folds")
+
+
+def _against_peers(
+    runs: list[dict[str, Any]], tool: str, models: dict[str, dict[int, float]], *, when_run: bool = False
+) -> list[str]:
+    """``tool``'s test accuracy per model it hands over (name: by seed) minus each peer's, paired by
+    seed; with ``when_run``, only against the peers that have records."""
+    lines = []
     for peer in ("kerastuner", "optuna"):
         theirs = _by_seed(runs, peer, "test_accuracy")
-        if theirs:
-            for name, values in (("best", bags), ("ensemble", ensemble)):
-                lines.append(_diff(f"test accuracy, automl-folds {name} − {peer}", paired(values, theirs)))
-    return lines + _search_earns(runs, "automl-folds")
+        if theirs or not when_run:
+            lines += [_diff(f"test accuracy, {tool} {name} − {peer}", paired(v, theirs)) for name, v in models.items()]
+    return lines
 
 
 def _search_earns(runs: list[dict[str, Any]], tool: str) -> list[str]:

@@ -295,8 +295,8 @@ def _export_choice(
         raise ConfigError(unknown("study", study, names))
     loaded = optuna.load_study(study_name=study, storage=opened)
     chosen = choose_trial(loaded, pick=pick, trial=trial_number)
-    dataset, seed = study_dataset(loaded)
-    fitted = refit_trial(chosen, dataset, seed)
+    dataset, settings = study_dataset(loaded)
+    fitted = refit_trial(chosen, dataset, settings.seed, models=settings.refit_models)
     example = take(dataset.X, np.arange(min(5, len(dataset.y))))
     return export_fitted(fitted, example, out, f"trial {chosen.number} of {study}")
 

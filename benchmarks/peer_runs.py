@@ -124,7 +124,10 @@ def run_automl(
             "trials": [_trial_summary(t) for t in trials],
         }
         if hasattr(result, "best_single_model"):  # not the automl of commit 99e8542 (automl-main)
-            record["first_test_accuracy"] = _first_configuration_accuracy(result.study, split, seed)
+            record["refit_models"] = getattr(result, "refit_models", 1)  # added after 7102703
+            record["first_test_accuracy"] = _first_configuration_accuracy(
+                result.study, split, seed, record["refit_models"]
+            )
             labels = np.unique(split.y_train, return_inverse=True)[1]  # the class indices automl trained on
             record["ensemble_sizes"] = _ensemble_sizes(result, labels, seed)
         if after is not None:
@@ -172,8 +175,8 @@ def _refits_beside_the_folds(result: Any, split: Split, seed: int) -> dict[str, 
     trials = {t.number: t for t in result.study.get_trials(deepcopy=False)}
     best = trials[_best_number([t for t in trials.values() if t.state.name == "COMPLETE"])]
     record = {
-        "first_refit_test_accuracy": _first_configuration_accuracy(result.study, split, seed),
-        "refit_test_accuracy": _refit_accuracy(best, split, seed),
+        "first_refit_test_accuracy": _first_configuration_accuracy(result.study, split, seed, result.refit_models),
+        "refit_test_accuracy": _refit_accuracy(best, split, seed, result.refit_models),
         "first_test_accuracy": float("nan"),
     }
     first = trials.get(0)
@@ -256,14 +259,15 @@ def _reached(trial: Any) -> float | None:
     return max(values) if values else None
 
 
-def _first_configuration_accuracy(study: Any, split: Split, seed: int) -> float:
+def _first_configuration_accuracy(study: Any, split: Split, seed: int, models: int) -> float:
     """The space's default configuration (trial 0), refit on the training part like the best."""
     first = next(t for t in study.get_trials(deepcopy=False) if t.number == 0)
-    return _refit_accuracy(first, split, seed)
+    return _refit_accuracy(first, split, seed, models)
 
 
-def _refit_accuracy(trial: Any, split: Split, seed: int) -> float:
-    """``trial``'s configuration refit on the training part (as automl refits), scored on the test part."""
+def _refit_accuracy(trial: Any, split: Split, seed: int, models: int) -> float:
+    """``trial``'s configuration refit on the training part as automl refits (``models`` models,
+    averaged), scored on the test part."""
     from automl.data import load_dataset
     from automl.refit.refit import refit_trial
 
@@ -276,7 +280,7 @@ def _refit_accuracy(trial: Any, split: Split, seed: int) -> float:
         dataset = text_dataset(data, split.y_train, name="train")
     else:
         dataset = load_dataset(split.task, (data, split.y_train), n_splits=N_SPLITS)
-    model = refit_trial(trial, dataset, seed)
+    model = refit_trial(trial, dataset, seed, models=models) if models > 1 else refit_trial(trial, dataset, seed)
     return _accuracy(model.predict(split.raw_test), split.y_test)
 
 

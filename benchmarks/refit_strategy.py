@@ -99,13 +99,13 @@ def table(folder: Path) -> str:
         means = [f"{statistics.mean(row[name] for row in rows):.4f}" for name in STRATEGIES]
         diffs = []
         for name in list(STRATEGIES)[1:]:
-            mean, low, high = _paired([row[name] - row["hold 1/k"] for row in rows])
+            mean, low, high = mean_interval([row[name] - row["hold 1/k"] for row in rows])
             diffs.append(f"{mean:+.4f} [{low:+.4f}, {high:+.4f}]")
         lines.append(f"| {task} | {len(rows)} | " + " | ".join(means + diffs) + " |")
     return "\n".join(lines)
 
 
-def _paired(differences: list[float]) -> tuple[float, float, float]:
+def mean_interval(differences: list[float]) -> tuple[float, float, float]:
     """Mean and 95 % t-interval."""
     from scipy import stats
 

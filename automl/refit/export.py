@@ -84,7 +84,7 @@ def export_best_model(study: str, out: Path, tracking_uri: str) -> ExportedModel
     return ExportedModel(model_uri, fitted.backend, _write_costs(out, fitted))
 
 
-def export_fitted(fitted: FittedModel, example: Any, out: Path, source: str) -> ExportedModel:
+def export_fitted(fitted: FittedModel | FittedEnsemble, example: Any, out: Path, source: str) -> ExportedModel:
     """Write a refit model into ``out`` as ``export_best_model`` does (``source``: where it came from)."""
     out.mkdir(parents=True, exist_ok=True)
     mlflow_dir = out / "mlflow_model"

@@ -28,12 +28,18 @@ log = get_logger(__name__)
 EXAMPLE_ROWS = 5  # inputs logged with the model, for its signature
 DEFAULT_FOLDS = 5  # a refit holds out 1/k of the rows to stop on: k of a trial without fold scores
 MIN_ROWS_TO_HOLD_OUT = 50
+DEFAULT_REFIT_MODELS = 3  # --refit-models: README "The refit: several models, averaged"
 
 
 def refit_trial(
-    best: optuna.trial.FrozenTrial, dataset: Dataset, seed: int, hold_out: float | None = None
-) -> FittedModel:
-    """Train a trial's configuration on all the data.
+    best: optuna.trial.FrozenTrial,
+    dataset: Dataset,
+    seed: int,
+    hold_out: float | None = None,
+    *,
+    models: int = 1,
+) -> FittedModel | FittedEnsemble:
+    """Train a trial's configuration on all the data; with ``models`` > 1, that many times, averaged.
 
     Image and tabular models with early stopping in their configuration train like one more fold
     model: a stratified ``1/k`` of the rows (``k`` the trial's folds) is held out to stop on and
@@ -44,6 +50,10 @@ def refit_trial(
     tenth). Text models, and models without early stopping, train on every row for the folds'
     mean best epoch count: an embedding learns a word only from the texts that contain it, and a
     held-out fifth took its words' texts away (README "How a trial is scored" has the figures).
+
+    ``models`` > 1 (``--refit-models``): model ``i`` starts from other initial weights (seed
+    ``seed + i``) and holds out other rows to stop on; their outputs are averaged (README "The
+    refit: several models, averaged" has the figures).
 
     ``hold_out`` (for ``benchmarks/refit_strategy.py``): the share held out to stop on (None: the
     rule above); 0 trains on every row for the folds' mean best epoch count.
@@ -62,26 +72,32 @@ def refit_trial(
         problem_type=dataset.problem_type,
         vocab_size=dataset.vocab_size,
     )
-    backend.seed(seed)
-    model = backend.build(spec)
     share = refit_hold_out(best, dataset) if hold_out is None else hold_out
-    held_out = _stopping_rows(dataset, share, seed) if spec.early_stopping_patience and share else None
-    if held_out is None:
-        epochs = max(1, round(float(np.mean(best.user_attrs.get(TrialAttr.BEST_EPOCHS) or [spec.epochs]))))
-        backend.fit(model, spec, X, y, epochs=epochs)
-    else:
-        train, valid = held_out
-        epochs = backend.fit(model, spec, X[train], y[train], validation=(X[valid], y[valid])).best_epoch
-    fitted = FittedModel(
-        backend.name,
-        spec.with_training(epochs=epochs),
-        model,
-        dataset.classes,
-        preprocessor=preprocessor,
-        target=target,
-        task=dataset.task,
-    )
-    return fitted
+    fitted = []
+    for index in range(models):
+        backend.seed(seed + index)
+        model = backend.build(spec)
+        held_out = _stopping_rows(dataset, share, seed + index) if spec.early_stopping_patience and share else None
+        if held_out is None:
+            epochs = max(1, round(float(np.mean(best.user_attrs.get(TrialAttr.BEST_EPOCHS) or [spec.epochs]))))
+            backend.fit(model, spec, X, y, epochs=epochs)
+        else:
+            train, valid = held_out
+            epochs = backend.fit(model, spec, X[train], y[train], validation=(X[valid], y[valid])).best_epoch
+        fitted.append(
+            FittedModel(
+                backend.name,
+                spec.with_training(epochs=epochs),
+                model,
+                dataset.classes,
+                preprocessor=preprocessor,
+                target=target,
+                task=dataset.task,
+            )
+        )
+    if len(fitted) == 1:
+        return fitted[0]
+    return FittedEnsemble(fitted, [1 / len(fitted)] * len(fitted), [best.number] * len(fitted))
 
 
 def refit_hold_out(trial: optuna.trial.FrozenTrial, dataset: Dataset) -> float:
@@ -148,6 +164,7 @@ def refit_final(
     load_out_of_fold: Callable[[str], np.ndarray | None],
     seconds_left: Callable[[], float | None],
     load_bag: BagLoader | None = None,
+    refit_models: int = 1,
 ) -> FinalModel:
     """Refit the best trial; with ``ensemble_size`` > 1, choose an ensemble on the completed trials'
     out-of-fold predictions and refit its other members while ``seconds_left()`` allows.
@@ -156,14 +173,14 @@ def refit_final(
     instead of a refit, and the ensemble chooses among the trials that kept theirs; a trial whose
     fold models cannot be loaded is refit. The ensemble replaces the best trial when its
     bootstrap-corrected score beats choosing the best single trial the same way
-    (``automl.refit.ensemble``).
+    (``automl.refit.ensemble``). A refit trains ``refit_models`` models, averaged (``refit_trial``).
     """
     leader = best_trial(study)
     assert leader is not None, "refit_final needs a completed trial"
 
     def final_of(trial: optuna.trial.FrozenTrial) -> FittedModel | FittedEnsemble:
         bag = load_bag(trial) if load_bag is not None and trial.user_attrs.get(TrialAttr.FOLD_MODELS) else None
-        return bag if bag is not None else _timed_refit(trial, dataset, seed)
+        return bag if bag is not None else _timed_refit(trial, dataset, seed, refit_models)
 
     best = final_of(leader)
     if ensemble_size <= 1:
@@ -186,7 +203,7 @@ def refit_final(
     trials_by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     for number, weight in choice.weights.items():
         trial = trials_by_number[number]
-        left, needed = seconds_left(), final_estimate(trial, bagged=load_bag is not None)
+        left, needed = seconds_left(), final_estimate(trial, bagged=load_bag is not None, refit_models=refit_models)
         if number != leader.number and left is not None and left < needed:
             log.info("no time for trial %d's final model (about %.0f s, %.0f s left)", number, needed, left)
             continue  # the ensemble goes on without this member
@@ -217,32 +234,36 @@ def _out_of_fold_predictions(
     return found
 
 
-def _timed_refit(trial: optuna.trial.FrozenTrial, dataset: Dataset, seed: int) -> FittedModel:
+def _timed_refit(
+    trial: optuna.trial.FrozenTrial, dataset: Dataset, seed: int, models: int
+) -> FittedModel | FittedEnsemble:
     started = time.perf_counter()
-    fitted = refit_trial(trial, dataset, seed)
+    fitted = refit_trial(trial, dataset, seed, models=models)
     log.info(
-        "refit of trial %d: %.1f s (estimated %.1f s)",
+        "refit of trial %d (%d model%s): %.1f s (estimated %.1f s)",
         trial.number,
+        models,
+        "" if models == 1 else "s, averaged",
         time.perf_counter() - started,
-        refit_estimate(trial),
+        refit_estimate(trial, models),
     )
     return fitted
 
 
-def refit_estimate(trial: optuna.trial.FrozenTrial) -> float:
-    """A refit trains like one of the trial's fold models: about its time per fold."""
+def refit_estimate(trial: optuna.trial.FrozenTrial, models: int = 1) -> float:
+    """A refit trains ``models`` models like one of the trial's fold models: each about its time per fold."""
     folds = trial.user_attrs.get(TrialAttr.FOLD_SCORES) or [0]
-    return float(trial.user_attrs.get(TrialAttr.DURATION_S, 0.0)) / len(folds)
+    return models * float(trial.user_attrs.get(TrialAttr.DURATION_S, 0.0)) / len(folds)
 
 
 BAG_LOAD_S = 1.0  # loading one kept fold model back (a Keras model on 2 cores: 0.2-0.6 s), with its share of logging
 
 
-def final_estimate(trial: optuna.trial.FrozenTrial, *, bagged: bool) -> float:
+def final_estimate(trial: optuna.trial.FrozenTrial, *, bagged: bool, refit_models: int = 1) -> float:
     """Seconds to make ``trial``'s final model: load its kept fold models, or refit it."""
     if bagged and trial.user_attrs.get(TrialAttr.FOLD_MODELS):
         return BAG_LOAD_S * len(trial.user_attrs.get(TrialAttr.FOLD_SCORES) or [0])
-    return refit_estimate(trial)
+    return refit_estimate(trial, refit_models)
 
 
 def _better(value: float, than: float, metric: Metric) -> bool:

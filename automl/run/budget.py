@@ -145,6 +145,7 @@ class JobClock:
     n_splits: int
     refits: int = 1
     bagged: bool = False  # --final-model folds: the final models load the best trials' fold models
+    refit_models: int = 1  # models each refit trains (--refit-models)
 
     @property
     def end(self) -> float | None:
@@ -158,7 +159,8 @@ class JobClock:
         if not self.refits:
             return []
         ranked = ranked_trials(study)
-        estimates = [e for e in (final_estimate(t, bagged=self.bagged) for t in ranked) if e > 0][: self.refits]
+        each = (final_estimate(t, bagged=self.bagged, refit_models=self.refit_models) for t in ranked)
+        estimates = [e for e in each if e > 0][: self.refits]
         if not estimates:
             return [REFIT_SHARE_BEFORE_ANY * (self.timeout or 0.0)] * self.refits
         return estimates + [max(estimates)] * (self.refits - len(estimates))  # trials yet to complete

@@ -13,7 +13,7 @@ from optuna.trial import FrozenTrial, TrialState
 from automl.data import Dataset
 from automl.errors import ConfigError
 from automl.names import StudyAttr, TrialAttr
-from automl.refit.fitted import FittedModel
+from automl.refit.fitted import FittedEnsemble, FittedModel
 from automl.refit.refit import refit_trial
 from automl.run.session import build_search_parts
 from automl.run.settings import SearchSettings, StudyRecord
@@ -61,8 +61,8 @@ def _front_text(study: optuna.Study, names: list[str]) -> str:
     return f"The front: {rows}"
 
 
-def study_dataset(study: optuna.Study) -> tuple[Dataset, int]:
-    """The data set a study searched on and its seed, rebuilt from the settings it recorded (Keras
+def study_dataset(study: optuna.Study) -> tuple[Dataset, SearchSettings]:
+    """The data set a study searched on and its settings, rebuilt from those it recorded (Keras
     then refits on the engine the study searched with)."""
     stored = study.user_attrs.get(StudyAttr.SETTINGS)
     if stored is None:
@@ -74,12 +74,19 @@ def study_dataset(study: optuna.Study) -> tuple[Dataset, int]:
             "(result.pick(...)) in the session that ran it, or search a saved file"
         )
     settings = SearchSettings.from_stored(record.settings)
-    return build_search_parts(settings, space_yaml=record.space_yaml).dataset, settings.seed
+    return build_search_parts(settings, space_yaml=record.space_yaml).dataset, settings
 
 
 def refit_choice(
-    study: optuna.Study, dataset: Dataset, seed: int, *, pick: str | None = None, trial: int | None = None
-) -> tuple[FrozenTrial, FittedModel]:
-    """The chosen trial (``choose_trial``) and its configuration refit on ``dataset``."""
+    study: optuna.Study,
+    dataset: Dataset,
+    seed: int,
+    *,
+    pick: str | None = None,
+    trial: int | None = None,
+    models: int = 1,
+) -> tuple[FrozenTrial, FittedModel | FittedEnsemble]:
+    """The chosen trial (``choose_trial``) and its configuration refit on ``dataset`` (``models``
+    models, averaged)."""
     chosen = choose_trial(study, pick=pick, trial=trial)
-    return chosen, refit_trial(chosen, dataset, seed)
+    return chosen, refit_trial(chosen, dataset, seed, models=models)

@@ -83,17 +83,18 @@ class SearchResult:
     registered_model: str | None = None  # models:/NAME@challenger, when the model was registered
     dataset: Dataset | None = field(default=None, repr=False)  # the data searched on (for ``pick``)
     seed: int = 0
+    refit_models: int = 1  # models a refit trains, averaged (``pick`` refits as the search did)
 
     @property
     def pareto(self) -> pd.DataFrame:
         """The leaderboard's rows of the Pareto front (one metric: the best trial's row)."""
         return pareto_frame(self.study)
 
-    def pick(self, condition: str | None = None, *, trial: int | None = None) -> FittedModel:
+    def pick(self, condition: str | None = None, *, trial: int | None = None) -> FittedModel | FittedEnsemble:
         """Refit the best completed trial meeting ``condition`` (``"accuracy>=0.98 and latency_ms<2"``;
         parsed, never evaluated), or trial number ``trial``, on the search's data."""
         dataset = self.dataset if self.dataset is not None else study_dataset(self.study)[0]
-        _, fitted = refit_choice(self.study, dataset, self.seed, pick=condition, trial=trial)
+        _, fitted = refit_choice(self.study, dataset, self.seed, pick=condition, trial=trial, models=self.refit_models)
         return fitted
 
     def register(self, name: str | None = None) -> str:
@@ -157,7 +158,14 @@ def run_search(
     """``search()`` for already checked settings; ``log_level`` DEBUG also shows the frameworks' lines."""
     # the best trial, and up to 3 more ensemble members; none without a refit
     refits = (1 + (3 if settings.builds_ensemble else 0)) if settings.refit else 0
-    clock = JobClock(time.time(), settings.timeout, settings.n_splits, refits=refits, bagged=settings.bags_fold_models)
+    clock = JobClock(
+        time.time(),
+        settings.timeout,
+        settings.n_splits,
+        refits=refits,
+        bagged=settings.bags_fold_models,
+        refit_models=settings.refit_models,
+    )
     console = console or new_console(verbose)
     with console_logging(console, log_level), _quiet_optuna():
         return _run(settings, clock, console, verbose)
@@ -396,6 +404,7 @@ def _finish(
         ensemble=None if final is None else _ensemble_summary(final),
         dataset=session.parts.dataset,
         seed=settings.seed,
+        refit_models=settings.refit_models,
     )
     if model_uri is not None and settings.register:
         name = settings.register_as or study.study_name
@@ -466,6 +475,7 @@ def _refit(session: SearchSession, tracker: Tracker, clock: JobClock) -> FinalMo
         load_out_of_fold=tracker.load_out_of_fold,
         seconds_left=lambda: None if clock.end is None else clock.end - time.time() - FINISH_S,
         load_bag=_bag_loader(tracker) if settings.bags_fold_models else None,
+        refit_models=settings.refit_models,
     )
     summary = _ensemble_summary(final)
     if summary is not None:

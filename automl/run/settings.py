@@ -20,6 +20,7 @@ from automl.backends import BACKENDS
 from automl.backends.keras.engine import DEFAULT_ENGINE, KERAS_ENGINES
 from automl.data import PROBLEM_TYPES, TASKS
 from automl.errors import ConfigError, DataError, did_you_mean, unknown
+from automl.refit.refit import DEFAULT_REFIT_MODELS
 from automl.stores import redact
 
 DEFAULT_N_TRIALS = 30
@@ -315,6 +316,13 @@ class SearchSettings:
         "averaged: what its CV score measured; no refit, k models to store and run).",
         OneOf(FINAL_MODELS),
         choices=FINAL_MODELS,
+    )
+    refit_models: int = setting(
+        DEFAULT_REFIT_MODELS,
+        "Models a refit trains (each from other initial weights, stopping on other held-out rows), "
+        "averaged: more cost more time at the end of the search and per prediction, and vary less.",
+        IntAtLeast(1),
+        cli_type=int,
     )
     workers: int | None = setting(
         None,

@@ -16,7 +16,8 @@ from sklearn.datasets import load_breast_cancer
 
 import automl
 from automl.errors import DataError
-from automl.refit.fitted import PREPROCESSOR_FILE, FittedModel
+from automl.refit.fitted import PREPROCESSOR_FILE, FittedEnsemble, FittedModel, load_fitted
+from automl.refit.refit import DEFAULT_REFIT_MODELS
 
 SPACES = Path(__file__).parents[1] / "spaces"
 
@@ -42,7 +43,8 @@ def test_a_saved_model_folder_holds_no_pickle(tabular_search: automl.SearchResul
     tabular_search.best_model.save(tmp_path / "model")
     files = {p.name for p in (tmp_path / "model").rglob("*") if p.is_file()}
     assert PREPROCESSOR_FILE in files and not any(name.endswith((".pkl", ".pickle")) for name in files)
-    loaded = FittedModel.load(tmp_path / "model")
+    loaded = load_fitted(tmp_path / "model")
+    assert isinstance(loaded, FittedEnsemble) and len(loaded.members) == DEFAULT_REFIT_MODELS  # the averaged refit
     assert list(loaded.predict(_rows())) == list(tabular_search.best_model.predict(_rows()))
 
 
@@ -51,7 +53,7 @@ class Sneaky:
 
 
 def test_a_preprocessor_of_an_unknown_type_is_refused(tabular_search: automl.SearchResult, tmp_path: Path) -> None:
-    tabular_search.best_model.save(tmp_path / "model")
+    tabular_search.best_model.leaves()[0].save(tmp_path / "model")
     skops.io.dump(Sneaky(), tmp_path / "model" / PREPROCESSOR_FILE)
     with pytest.raises(DataError, match=r"preprocessor.skops: holds types automl does not load \(.*Sneaky\)"):
         FittedModel.load(tmp_path / "model")

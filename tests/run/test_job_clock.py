@@ -32,6 +32,9 @@ def test_trials_stop_early_enough_to_refit_the_best_trial_within_the_budget() ->
     _complete(study, 40.0, value=0.9)  # 8 s a fold, and the best
     assert clock.refit_seconds(study) == [8.0]  # the best trial's time per fold, not a median
     assert clock.trial_deadline(study) == 1300.0 - FINISH_S - 8.0
+    averaged = JobClock(start=1000.0, timeout=300.0, n_splits=5, refits=1, refit_models=3)
+    assert averaged.refit_seconds(study) == [24.0]  # --refit-models 3: three such models
+    assert averaged.trial_deadline(study) == 1300.0 - FINISH_S - 24.0
 
 
 def test_an_ensemble_reserves_its_likely_members_and_the_selection() -> None:

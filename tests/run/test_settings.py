@@ -46,6 +46,12 @@ def test_n_trials_must_be_positive_int(n_trials: object) -> None:
         SearchSettings(n_trials=n_trials)
 
 
+@pytest.mark.parametrize("refit_models", [0, 1.5, True])
+def test_refit_models_must_be_a_positive_int(refit_models: object) -> None:
+    with pytest.raises(ConfigError, match=rf"refit_models must be a positive int, got {refit_models!r}"):
+        SearchSettings(refit_models=refit_models)
+
+
 @pytest.mark.parametrize("timeout", [0, -5.0, True, "soon", float("nan")])
 def test_timeout_must_be_positive(timeout: object) -> None:
     with pytest.raises(ConfigError, match="timeout must be a positive number of seconds"):

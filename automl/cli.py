@@ -296,7 +296,7 @@ def _export_choice(
     loaded = optuna.load_study(study_name=study, storage=opened)
     chosen = choose_trial(loaded, pick=pick, trial=trial_number)
     dataset, settings = study_dataset(loaded)
-    fitted = refit_trial(chosen, dataset, settings.seed, models=settings.refit_models)
+    fitted = refit_trial(chosen, dataset, settings.seed, models=settings.models_per_refit)
     example = take(dataset.X, np.arange(min(5, len(dataset.y))))
     return export_fitted(fitted, example, out, f"trial {chosen.number} of {study}")
 

@@ -54,7 +54,9 @@ def export_best_model(study: str, out: Path, tracking_uri: str) -> ExportedModel
     """Write the latest refit best model of ``study`` into ``out``.
 
     ``out`` gets the model as ``FittedModel.save`` writes it (``automl.json`` + ``native/``,
-    the framework's own format) and the MLflow model in ``mlflow_model/``.
+    the framework's own format; several models, such as an averaged refit or an ensemble, as
+    ``FittedEnsemble.save`` does: ``ensemble.json`` and a folder per model) and the MLflow model
+    in ``mlflow_model/``.
     """
     import mlflow
     from mlflow.tracking import MlflowClient

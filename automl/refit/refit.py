@@ -28,7 +28,6 @@ log = get_logger(__name__)
 EXAMPLE_ROWS = 5  # inputs logged with the model, for its signature
 DEFAULT_FOLDS = 5  # a refit holds out 1/k of the rows to stop on: k of a trial without fold scores
 MIN_ROWS_TO_HOLD_OUT = 50
-DEFAULT_REFIT_MODELS = 3  # --refit-models: README "The refit: several models, averaged"
 
 
 def refit_trial(

@@ -164,7 +164,7 @@ def run_search(
         settings.n_splits,
         refits=refits,
         bagged=settings.bags_fold_models,
-        refit_models=settings.refit_models,
+        refit_models=settings.models_per_refit,
     )
     console = console or new_console(verbose)
     with console_logging(console, log_level), _quiet_optuna():
@@ -404,7 +404,7 @@ def _finish(
         ensemble=None if final is None else _ensemble_summary(final),
         dataset=session.parts.dataset,
         seed=settings.seed,
-        refit_models=settings.refit_models,
+        refit_models=settings.models_per_refit,
     )
     if model_uri is not None and settings.register:
         name = settings.register_as or study.study_name
@@ -475,7 +475,7 @@ def _refit(session: SearchSession, tracker: Tracker, clock: JobClock) -> FinalMo
         load_out_of_fold=tracker.load_out_of_fold,
         seconds_left=lambda: None if clock.end is None else clock.end - time.time() - FINISH_S,
         load_bag=_bag_loader(tracker) if settings.bags_fold_models else None,
-        refit_models=settings.refit_models,
+        refit_models=settings.models_per_refit,
     )
     summary = _ensemble_summary(final)
     if summary is not None:

@@ -20,12 +20,12 @@ from automl.backends import BACKENDS
 from automl.backends.keras.engine import DEFAULT_ENGINE, KERAS_ENGINES
 from automl.data import PROBLEM_TYPES, TASKS
 from automl.errors import ConfigError, DataError, did_you_mean, unknown
-from automl.refit.refit import DEFAULT_REFIT_MODELS
 from automl.stores import redact
 
 DEFAULT_N_TRIALS = 30
 DEFAULT_TIMEOUT = 240.0  # seconds; with no budget given a search ends within about 5 minutes
 DEFAULT_ENSEMBLE_SIZE = 10
+DEFAULT_REFIT_MODELS = 3  # README "The refit: several models, averaged"
 FINAL_MODELS = ("refit", "folds")
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "nsga2")
 PRUNERS = ("racing", "hyperband", "sha", "median", "none")
@@ -319,8 +319,9 @@ class SearchSettings:
     )
     refit_models: int = setting(
         DEFAULT_REFIT_MODELS,
-        "Models a refit trains (each from other initial weights, stopping on other held-out rows), "
-        "averaged: more cost more time at the end of the search and per prediction, and vary less.",
+        "Models a refit trains, averaged (each from other initial weights; image and tabular models stop on "
+        "other held-out rows): more vary less, and cost more time at the end of the search and per prediction. "
+        "A search of several metrics or with constraints refits one model (its costs are one model's).",
         IntAtLeast(1),
         cli_type=int,
     )
@@ -364,6 +365,12 @@ class SearchSettings:
         """Whether the best trials keep their fold models to be shipped averaged (``final_model``
         folds, a refit asked for, one metric: a search of several hands over refit models)."""
         return self.final_model == "folds" and self.refit and len(self.metrics) <= 1
+
+    @property
+    def models_per_refit(self) -> int:
+        """Models each refit trains: ``refit_models``, or 1 in a search of several metrics or with
+        constraints (the costs those weigh, such as ``n_params``, are one model's)."""
+        return self.refit_models if len(self.metrics) <= 1 and not self.constraints else 1
 
     @property
     def metrics(self) -> list[str]:

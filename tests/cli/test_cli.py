@@ -58,7 +58,10 @@ def test_search_in_an_empty_folder_leaves_study_runs_and_model(tmp_path: Path) -
 
     exported = automl("export", "image-digits-keras", "--out", "best", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr[-2000:]
-    assert (tmp_path / "best" / "automl.json").is_file() and (tmp_path / "best" / "mlflow_model" / "MLmodel").is_file()
+    # the refit's 3 models, averaged (--refit-models): ensemble.json and a folder per model
+    best = tmp_path / "best"
+    assert (best / "ensemble.json").is_file() and (best / "member_2" / "automl.json").is_file()
+    assert (best / "mlflow_model" / "MLmodel").is_file()
     X, y = load_digits(return_X_y=True)
     np.savez(tmp_path / "new.npz", x=(X[:20] / 16.0).reshape(-1, 8, 8, 1))
     predicted = automl("predict", "--model", "best", "--data", "new.npz", "--out", "pred.csv", cwd=tmp_path)

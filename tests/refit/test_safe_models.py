@@ -17,7 +17,7 @@ from sklearn.datasets import load_breast_cancer
 import automl
 from automl.errors import DataError
 from automl.refit.fitted import PREPROCESSOR_FILE, FittedEnsemble, FittedModel, load_fitted
-from automl.refit.refit import DEFAULT_REFIT_MODELS
+from automl.run.settings import DEFAULT_REFIT_MODELS
 
 SPACES = Path(__file__).parents[1] / "spaces"
 

@@ -52,6 +52,12 @@ def test_refit_models_must_be_a_positive_int(refit_models: object) -> None:
         SearchSettings(refit_models=refit_models)
 
 
+def test_a_search_of_several_metrics_or_with_constraints_refits_one_model() -> None:
+    assert SearchSettings(refit_models=4).models_per_refit == 4
+    assert SearchSettings(refit_models=4, metric="accuracy,n_params").models_per_refit == 1  # costs of one model
+    assert SearchSettings(refit_models=4, constraints=("n_params<=1000",)).models_per_refit == 1
+
+
 @pytest.mark.parametrize("timeout", [0, -5.0, True, "soon", float("nan")])
 def test_timeout_must_be_positive(timeout: object) -> None:
     with pytest.raises(ConfigError, match="timeout must be a positive number of seconds"):

@@ -159,8 +159,9 @@ ENSEMBLE_FILE = "ensemble.json"
 @dataclass
 class FittedEnsemble:
     """Models whose predictions are averaged with weights: refit trials chosen by ensemble selection
-    (``automl.refit.ensemble``), or one trial's fold models (``automl.refit.bagging``), or trials'
-    fold models so chosen (members that are themselves ensembles).
+    (``automl.refit.ensemble``), one trial's fold models (``automl.refit.bagging``) or averaged
+    refit (``--refit-models``), or trials so chosen whose models are those (members that are
+    themselves ensembles).
 
     Classification averages the members' class probabilities; regression their values. Members
     share the task's classes and take the same raw inputs, so an ensemble takes the same inputs as

@@ -518,8 +518,10 @@ def _ensemble_summary(final: FinalModel) -> dict[str, Any] | None:
     choice = final.choice
     if choice is None:
         return None
-    used = final.model.weights if isinstance(final.model, FittedEnsemble) else [1.0]
-    trials = final.model.trials if isinstance(final.model, FittedEnsemble) else [choice.best_single]
+    # the best trial alone may itself be several models (an averaged refit, or its fold models)
+    of_trials = final.model is not final.best and isinstance(final.model, FittedEnsemble)
+    used = final.model.weights if of_trials else [1.0]
+    trials = final.model.trials if of_trials else [choice.best_single]
     return {
         "chosen": final.note,
         "members": {str(t): round(w, 4) for t, w in zip(trials, used, strict=True)},

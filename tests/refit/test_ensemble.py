@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import mlflow
@@ -15,8 +16,10 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import accuracy_score
 
 import automl
-from automl.refit.ensemble import _scores, choose_ensemble
+from automl.refit.ensemble import EnsembleChoice, _scores, choose_ensemble
 from automl.refit.fitted import FittedEnsemble, load_fitted
+from automl.refit.refit import FinalModel
+from automl.run.search import _ensemble_summary
 from automl.trial.metrics import get_metric
 
 SPACES = Path(__file__).parents[1] / "spaces"
@@ -61,6 +64,15 @@ def test_vectorised_scores_are_scikit_learns() -> None:
     values = np.random.default_rng(1).normal(size=(3, 50))
     target = np.random.default_rng(2).normal(size=50)
     assert _scores(rmse, target, values) == pytest.approx([rmse.fn(target, v) for v in values])
+
+
+def test_a_best_trial_alone_of_several_models_is_one_member_with_all_the_weight() -> None:
+    """An averaged refit (or fold models) handed over alone is one trial in the ensemble summary."""
+    averaged = FittedEnsemble([object(), object(), object()], [1 / 3] * 3, [4, 4, 4])  # type: ignore[list-item]
+    choice = EnsembleChoice(Counter({4: 3, 2: 1}), 0.91, 4, 0.90, 0.89, 0.89)
+    summary = _ensemble_summary(FinalModel(averaged, averaged, choice, "the best trial alone scores as well"))
+    assert summary is not None and summary["members"] == {"4": 1.0}
+    assert summary["selection"] == {"4": 0.75, "2": 0.25}
 
 
 @pytest.fixture(scope="module")

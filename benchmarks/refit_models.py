@@ -18,60 +18,25 @@ record per (task, seed) under ``--out``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from peer_space import load_split
-from refit_strategy import mean_interval
+from refit_strategy import completed_configurations, mean_interval, record_parser, write_records
 
 RESULTS = Path(__file__).resolve().parent / "results" / "refit_models"
-N_SPLITS = 5
 
 
 def measure(task: str, seed: int, draws: int, models: int) -> dict[str, Any]:
     """Cross-validate the defaults and ``draws`` random draws; refit each completed one with ``models``
     models and score the average of its first ``r`` models for every ``r``."""
-    import optuna
-
-    import automl
-    from automl.data import load_dataset
-    from automl.data.text import text_dataset
     from automl.refit.refit import refit_trial
 
-    split = load_split(task)
-    with tempfile.TemporaryDirectory() as tmp:
-        data: Any = (split.raw_train, split.y_train)
-        if split.task == "text":
-            import pandas as pd
-
-            data = f"{tmp}/train.csv"
-            pd.DataFrame({"text": split.raw_train, "label": split.y_train}).to_csv(data, index=False)
-        result = automl.search(
-            task=split.task,
-            data=data,
-            n_trials=1 + draws,
-            n_splits=N_SPLITS,
-            sampler="random",
-            pruner="none",
-            portfolio=False,
-            refit=False,
-            ensemble_size=0,
-            register=False,
-            seed=seed,
-            runs_dir=f"{tmp}/runs",
-            verbose=False,
-        )
-    if split.task == "text":
-        dataset = text_dataset(np.asarray(split.raw_train, dtype=object), split.y_train, name="train")
-    else:
-        dataset = load_dataset(task, (split.raw_train, split.y_train), n_splits=N_SPLITS)
+    trials, dataset, split = completed_configurations(task, seed, draws)
     configurations = []
-    for trial in result.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+    for trial in trials:
         refit = refit_trial(trial, dataset, seed, models=models)
         outputs = [member.predict_proba(split.raw_test) for member in refit.members]
         classes = np.asarray(refit.classes)
@@ -113,24 +78,11 @@ def table(folder: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tasks", nargs="*", default=["image", "tabular", "text"])
-    parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
-    parser.add_argument("--draws", type=int, default=2, help="random draws cross-validated beside the defaults")
+    parser = record_parser(__doc__, RESULTS)
     parser.add_argument("--models", type=int, default=4, help="models each refit trains (every fewer is scored too)")
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--table", action="store_true", help="only print the table of the records in --out")
     args = parser.parse_args(argv)
     if not args.table:
-        from automl.logs import quiet_frameworks
-
-        quiet_frameworks()
-        args.out.mkdir(parents=True, exist_ok=True)
-        for task in args.tasks:
-            for seed in args.seeds:
-                path = args.out / f"{task}-seed{seed}.json"
-                if not path.exists():  # resumable
-                    path.write_text(json.dumps(measure(task, seed, args.draws, args.models), indent=1))
+        write_records(args.out, args.tasks, args.seeds, lambda task, seed: measure(task, seed, args.draws, args.models))
     print(table(args.out))
 
 

@@ -25,25 +25,26 @@ import argparse
 import json
 import statistics
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from peer_space import load_split
+from peer_space import Split, load_split
 
 RESULTS = Path(__file__).resolve().parent / "results" / "refit_strategy"
 N_SPLITS = 5
 STRATEGIES = {"hold 1/k": 1 / N_SPLITS, "hold 1/10": 0.1, "all rows": 0.0}  # refit_trial's hold_out
 
 
-def measure(task: str, seed: int, draws: int) -> dict[str, Any]:
-    """Cross-validate the defaults and ``draws`` random draws, refit each completed one every way."""
+def completed_configurations(task: str, seed: int, draws: int) -> tuple[list[Any], Any, Split]:
+    """Cross-validate the space's defaults and ``draws`` random draws (5 folds, no pruning, no refit)
+    on the training part; return the completed trials, the training part as a ``Dataset`` and the split."""
     import optuna
 
     import automl
     from automl.data import load_dataset
     from automl.data.text import text_dataset
-    from automl.refit.refit import refit_trial
 
     split = load_split(task)
     with tempfile.TemporaryDirectory() as tmp:
@@ -72,8 +73,16 @@ def measure(task: str, seed: int, draws: int) -> dict[str, Any]:
         dataset = text_dataset(np.asarray(split.raw_train, dtype=object), split.y_train, name="train")
     else:
         dataset = load_dataset(task, (split.raw_train, split.y_train), n_splits=N_SPLITS)
+    return result.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)), dataset, split
+
+
+def measure(task: str, seed: int, draws: int) -> dict[str, Any]:
+    """Cross-validate the defaults and ``draws`` random draws, refit each completed one every way."""
+    from automl.refit.refit import refit_trial
+
+    trials, dataset, split = completed_configurations(task, seed, draws)
     configurations = []
-    for trial in result.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+    for trial in trials:
         scores = {}
         for name, hold_out in STRATEGIES.items():
             model = refit_trial(trial, dataset, seed, hold_out=hold_out)
@@ -116,24 +125,34 @@ def mean_interval(differences: list[float]) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def record_parser(description: str | None, results: Path) -> argparse.ArgumentParser:
+    """The options every refit benchmark takes: tasks, seeds, draws, the records' folder, --table."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", nargs="*", default=["image", "tabular", "text"])
     parser.add_argument("--seeds", nargs="*", type=int, default=[0, 1, 2])
     parser.add_argument("--draws", type=int, default=2, help="random draws cross-validated beside the defaults")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=results)
     parser.add_argument("--table", action="store_true", help="only print the table of the records in --out")
-    args = parser.parse_args(argv)
-    if not args.table:
-        from automl.logs import quiet_frameworks
+    return parser
 
-        quiet_frameworks()
-        args.out.mkdir(parents=True, exist_ok=True)
-        for task in args.tasks:
-            for seed in args.seeds:
-                path = args.out / f"{task}-seed{seed}.json"
-                if not path.exists():  # resumable
-                    path.write_text(json.dumps(measure(task, seed, args.draws), indent=1))
+
+def write_records(out: Path, tasks: list[str], seeds: list[int], measure_one: Callable[[str, int], dict]) -> None:
+    """One record per (task, seed) under ``out``, skipping those already there (resumable)."""
+    from automl.logs import quiet_frameworks
+
+    quiet_frameworks()
+    out.mkdir(parents=True, exist_ok=True)
+    for task in tasks:
+        for seed in seeds:
+            path = out / f"{task}-seed{seed}.json"
+            if not path.exists():
+                path.write_text(json.dumps(measure_one(task, seed), indent=1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = record_parser(__doc__, RESULTS).parse_args(argv)
+    if not args.table:
+        write_records(args.out, args.tasks, args.seeds, lambda task, seed: measure(task, seed, args.draws))
     print(table(args.out))
 
 

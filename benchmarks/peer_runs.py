@@ -280,6 +280,7 @@ def _refit_accuracy(trial: Any, split: Split, seed: int, models: int) -> float:
         dataset = text_dataset(data, split.y_train, name="train")
     else:
         dataset = load_dataset(split.task, (data, split.y_train), n_splits=N_SPLITS)
+    # one model: the call older commits (automl-main) take too, without ``models``
     model = refit_trial(trial, dataset, seed, models=models) if models > 1 else refit_trial(trial, dataset, seed)
     return _accuracy(model.predict(split.raw_test), split.y_test)
 

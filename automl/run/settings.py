@@ -358,7 +358,7 @@ class SearchSettings:
     def builds_ensemble(self) -> bool:
         """Whether the search ends with an ensemble: asked for, one metric and no constraints (an
         ensemble's members add up their parameters and latencies)."""
-        return self.ensemble_size > 1 and len(self.metrics) <= 1 and not self.constraints
+        return self.ensemble_size > 1 and self.hands_over_scores_alone
 
     @property
     def bags_fold_models(self) -> bool:
@@ -370,7 +370,13 @@ class SearchSettings:
     def models_per_refit(self) -> int:
         """Models each refit trains: ``refit_models``, or 1 in a search of several metrics or with
         constraints (the costs those weigh, such as ``n_params``, are one model's)."""
-        return self.refit_models if len(self.metrics) <= 1 and not self.constraints else 1
+        return self.refit_models if self.hands_over_scores_alone else 1
+
+    @property
+    def hands_over_scores_alone(self) -> bool:
+        """One metric and no constraints: no model cost (``n_params``, ``latency_ms``) is weighed, so
+        the final model may be several models."""
+        return len(self.metrics) <= 1 and not self.constraints
 
     @property
     def metrics(self) -> list[str]:

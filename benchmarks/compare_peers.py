@@ -38,6 +38,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "peers"
 MAIN_COMMIT = "99e8542"
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+TIE = 1e-9  # |mean difference| below this is a tie: equal test rows on average
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -286,7 +287,10 @@ def _diff(text: str, result: tuple[float, float, float, int] | None, holds: bool
     if result is None:
         return f"  {text}: no paired seeds"
     mean, low, high, n = result
+    tie = abs(mean) < TIE  # equal means: the sum of float differences is not exactly 0
+    mean = 0.0 if tie else mean
     verdict = "holds" if (mean >= 0 if holds is None else holds) else "does not hold"
+    verdict += " (a tie: equal means)" if tie and holds is None else ""
     return f"  {text}: {mean:+.4f} [95% CI {low:+.4f}, {high:+.4f}] over {n} seeds -> {verdict}"
 
 

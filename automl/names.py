@@ -56,6 +56,7 @@ class Tag:
     STUDY = "automl.study"
     STORAGE = "automl.storage"
     MODEL_URI = "automl.model_uri"  # on a search's parent run: its refit best model
+    REFIT_DEVICE = "automl.refit_device"  # on a search's parent run: where the best trial was refit (cpu, gpu:0)
     PARETO = "automl.pareto"  # "true" on the run of a trial on the Pareto front of a search of several metrics
     MOVE = "automl.move"  # on a local move's run: "from trial N: <parameter>: <old> -> <new>"
     NOTE = "automl.note"  # something a reader of the run should know (e.g. it was ended later)

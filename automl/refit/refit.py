@@ -239,14 +239,20 @@ def _timed_refit(
     started = time.perf_counter()
     fitted = refit_trial(trial, dataset, seed, models=models)
     log.info(
-        "refit of trial %d (%d model%s): %.1f s (estimated %.1f s)",
+        "refit of trial %d (%d model%s) on %s: %.1f s (estimated %.1f s)",
         trial.number,
         models,
         "" if models == 1 else "s, averaged",
+        refit_device(trial),
         time.perf_counter() - started,
         refit_estimate(trial, models),
     )
     return fitted
+
+
+def refit_device(trial: optuna.trial.FrozenTrial) -> str:
+    """Where this process trains ``trial``'s configuration: ``cpu`` or ``gpu:0`` (the first visible GPU)."""
+    return get_backend(trial.user_attrs.get(TrialAttr.BACKEND, "keras")).device()
 
 
 def refit_estimate(trial: optuna.trial.FrozenTrial, models: int = 1) -> float:

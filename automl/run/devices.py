@@ -90,6 +90,8 @@ def device_environment(gpu: GPU | None, *, hide_gpus: bool) -> dict[str, str]:
     env = dict(GPU_ENVIRONMENT)
     if gpu is not None or hide_gpus:
         env["CUDA_VISIBLE_DEVICES"] = "" if gpu is None else str(gpu.index)
+    if gpu is None and hide_gpus:
+        env["JAX_PLATFORMS"] = "cpu"  # JAX on the CPU without trying CUDA (and warning that it found no GPU)
     if gpu is not None and not gpu.mxnet_supported:
         env["AUTOML_MXNET_CPU"] = "1"
     return env

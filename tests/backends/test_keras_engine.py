@@ -86,3 +86,31 @@ def test_keras_imported_on_another_engine_first_gets_a_clear_error(tmp_path: Pat
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode != 0
     assert "Keras was imported on jax before automl chose tensorflow" in done.stderr
+
+
+@pytest.mark.parametrize("hidden", [True, False])
+def test_jax_in_a_process_whose_gpus_automl_hid_prints_no_cuda_plugin_traceback(tmp_path: Path, hidden: bool) -> None:
+    """``--gpus none`` on an H200 with JAX's CUDA plugin: each worker printed the plugin's traceback
+    (``cuInit(0) failed: CUDA_ERROR_NO_DEVICE``) although its trials ran on the CPU as asked. A plugin
+    that fails the same way stands in for the real one; where automl did not hide the GPUs, its
+    traceback still shows."""
+    plugin = tmp_path / "jax_plugins" / "xla_cuda99"
+    plugin.mkdir(parents=True)
+    (plugin / "__init__.py").write_text(
+        "def initialize():\n    raise RuntimeError('operation cuInit(0) failed: CUDA_ERROR_NO_DEVICE')\n"
+    )
+    script = (
+        "from automl.backends.keras.engine import use_chosen_engine\n"
+        "use_chosen_engine()\n"
+        "import jax; print('devices', [d.platform for d in jax.devices()])\n"
+    )
+    env = {**os.environ, ENGINE_ENV: "jax", "KERAS_HOME": str(tmp_path), "PYTHONPATH": str(tmp_path)}
+    env.pop("CUDA_VISIBLE_DEVICES", None)
+    if hidden:
+        env.update({"CUDA_VISIBLE_DEVICES": "", "JAX_PLATFORMS": "cpu"})  # what --gpus none sets (devices.py)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "devices ['cpu']" in done.stdout
+    shown = "Jax plugin configuration error: Exception when calling jax_plugins.xla_cuda99.initialize()"
+    assert (shown in done.stderr) is not hidden, done.stderr[-3000:]
+    assert ("CUDA_ERROR_NO_DEVICE" in done.stderr) is not hidden

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -106,6 +107,7 @@ def test_cpu_slots() -> None:
     assert "CUDA_VISIBLE_DEVICES" not in slots[0].environment()  # nothing to hide on a machine without GPUs
     hidden = plan_slots([], workers=1, cores=2, hide_gpus=True)[0].environment()
     assert hidden["CUDA_VISIBLE_DEVICES"] == "" and hidden["AUTOML_WORKER_DEVICE"] == "cpu"
+    assert hidden["JAX_PLATFORMS"] == "cpu" and "JAX_PLATFORMS" not in slots[0].environment()
 
 
 def test_the_search_process_sees_the_first_chosen_gpu_or_none() -> None:
@@ -115,6 +117,7 @@ def test_the_search_process_sees_the_first_chosen_gpu_or_none() -> None:
     assert on_two["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID" and on_two["TF_FORCE_GPU_ALLOW_GROWTH"] == "true"
     assert on_two["AUTOML_MXNET_CPU"] == "1"  # Hopper
     assert search_process_environment([], found)["CUDA_VISIBLE_DEVICES"] == ""  # --gpus none: hidden
+    assert search_process_environment([], found)["JAX_PLATFORMS"] == "cpu" and "JAX_PLATFORMS" not in on_two
     assert "CUDA_VISIBLE_DEVICES" not in search_process_environment([], [])  # nothing to hide
     assert all(slot.environment()["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID" for slot in plan_slots(found, cores=16))
 
@@ -124,7 +127,13 @@ def test_plan_workers_points_the_workers_and_this_process_at_the_chosen_gpus(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gpus: str, slots: list[str], search_process: str
 ) -> None:
     monkeypatch.setenv("PATH", _fake_nvidia_smi(tmp_path, H100_NODE) + os.pathsep + os.environ["PATH"])
-    for name in ("CUDA_VISIBLE_DEVICES", "CUDA_DEVICE_ORDER", "TF_FORCE_GPU_ALLOW_GROWTH", "AUTOML_MXNET_CPU"):
+    for name in (
+        "CUDA_VISIBLE_DEVICES",
+        "CUDA_DEVICE_ORDER",
+        "TF_FORCE_GPU_ALLOW_GROWTH",
+        "AUTOML_MXNET_CPU",
+        "JAX_PLATFORMS",
+    ):
         monkeypatch.delenv(name, raising=False)  # restored after the test: plan_workers sets them here
     planned = plan_workers(SearchSettings(task="tabular", gpus=gpus, workers=1 if gpus == "none" else None))
     assert [slot.environment()["CUDA_VISIBLE_DEVICES"] for slot in planned] == slots
@@ -183,3 +192,6 @@ def test_keras_backend_jax_runs_the_trials_of_the_worker_processes_and_the_refit
     assert len(trials) == 2 and {r.data.tags["automl.engine"] for r in trials} == {"jax"}
     parent = [r for r in runs if "automl.model_uri" in r.data.tags]
     assert len(parent) == 1 and parent[0].data.tags["automl.engine"] == "jax"
+    assert {r.data.tags["automl.device"] for r in trials} == {"cpu"}  # where JAX trained (no GPU behind the fake)
+    assert parent[0].data.tags["automl.refit_device"] == "cpu"
+    assert re.search(r"refit of trial \d+ \(\d+ models?.*\) on cpu: ", output), output[-3000:]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import logging
 import os
 import sys
 from pathlib import Path
@@ -64,7 +65,19 @@ def use_chosen_engine() -> str:
     if asked and asked != engine:
         log.info("%s says Keras backend %r; automl runs Keras on %s", where, asked, engine)
     os.environ["KERAS_BACKEND"] = engine
+    if engine == "jax" and os.environ.get("CUDA_VISIBLE_DEVICES") == "":
+        logging.getLogger("jax._src.xla_bridge").addFilter(_HiddenGpuPluginError())
     return engine
+
+
+class _HiddenGpuPluginError(logging.Filter):
+    """Drops JAX's traceback of its CUDA plugin failing to start (``cuInit``: no device) in a process
+    whose GPUs automl hid (``--gpus none``). Seen on an H200 with JAX 0.11.2: one traceback per
+    worker process, while the trials ran on the CPU as asked."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not (message.startswith("Jax plugin configuration error") and "jax_plugins.xla_cuda" in message)
 
 
 def _users_choice() -> tuple[str | None, str]:

@@ -65,8 +65,9 @@ def use_chosen_engine() -> str:
     if asked and asked != engine:
         log.info("%s says Keras backend %r; automl runs Keras on %s", where, asked, engine)
     os.environ["KERAS_BACKEND"] = engine
-    if engine == "jax" and os.environ.get("CUDA_VISIBLE_DEVICES") == "":
-        logging.getLogger("jax._src.xla_bridge").addFilter(_HiddenGpuPluginError())
+    jax_log = logging.getLogger("jax._src.xla_bridge")
+    if engine == "jax" and os.environ.get("CUDA_VISIBLE_DEVICES") == "" and not jax_log.filters:
+        jax_log.addFilter(_HiddenGpuPluginError())
     return engine
 
 

@@ -148,6 +148,7 @@ class FinalModel:
     best: FittedModel | FittedEnsemble  # the best trial's model (a member of the ensemble, if there is one)
     choice: EnsembleChoice | None  # what the ensemble selection chose and its scores (None: no ensemble tried)
     note: str  # one line on what was chosen and why
+    refit_device: str | None = None  # where the best trial was refit (cpu, gpu:0); None: its fold models
 
 
 BagLoader = Callable[[optuna.trial.FrozenTrial], FittedEnsemble | None]  # a trial's kept fold models, averaged
@@ -177,18 +178,27 @@ def refit_final(
     leader = best_trial(study)
     assert leader is not None, "refit_final needs a completed trial"
 
+    def bag_of(trial: optuna.trial.FrozenTrial) -> FittedEnsemble | None:
+        return load_bag(trial) if load_bag is not None and trial.user_attrs.get(TrialAttr.FOLD_MODELS) else None
+
     def final_of(trial: optuna.trial.FrozenTrial) -> FittedModel | FittedEnsemble:
-        bag = load_bag(trial) if load_bag is not None and trial.user_attrs.get(TrialAttr.FOLD_MODELS) else None
+        bag = bag_of(trial)
         return bag if bag is not None else _timed_refit(trial, dataset, seed, refit_models)
 
-    best = final_of(leader)
+    leader_bag = bag_of(leader)
+    best = leader_bag if leader_bag is not None else _timed_refit(leader, dataset, seed, refit_models)
+    device = None if leader_bag is not None else refit_device(leader)
+
+    def handed(model: FittedModel | FittedEnsemble, choice: EnsembleChoice | None, note: str) -> FinalModel:
+        return FinalModel(model, best, choice, note, device)
+
     if ensemble_size <= 1:
-        return FinalModel(best, best, None, "ensembles off")
+        return handed(best, None, "ensembles off")
     started = time.perf_counter()
     kept = (lambda t: bool(t.user_attrs.get(TrialAttr.FOLD_MODELS))) if load_bag is not None else None
     predictions = _out_of_fold_predictions(study, dataset, load_out_of_fold, kept)
     if len(predictions) < 2:
-        return FinalModel(best, best, None, "fewer than two completed trials with out-of-fold predictions")
+        return handed(best, None, "fewer than two completed trials with out-of-fold predictions")
     choice = choose_ensemble(predictions, dataset.y, metric, ensemble_size, seed)
     log.info(
         "ensemble selection over %d trials' out-of-fold predictions: %.1f s",
@@ -197,7 +207,7 @@ def refit_final(
     )
     better = _better(choice.corrected_score, choice.corrected_single_score, metric)
     if len(choice.counts) < 2 or not better:
-        return FinalModel(best, best, choice, "the best trial alone scores as well as an ensemble")
+        return handed(best, choice, "the best trial alone scores as well as an ensemble")
     members, weights, trials = [], [], []
     trials_by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     for number, weight in choice.weights.items():
@@ -210,10 +220,10 @@ def refit_final(
         weights.append(weight)
         trials.append(number)
     if len(members) < 2:
-        return FinalModel(best, best, choice, "no time left to refit a second member")
+        return handed(best, choice, "no time left to refit a second member")
     total = sum(weights)
     ensemble = FittedEnsemble(members, [w / total for w in weights], trials)
-    return FinalModel(ensemble, best, choice, f"an ensemble of trials {', '.join(map(str, trials))}")
+    return handed(ensemble, choice, f"an ensemble of trials {', '.join(map(str, trials))}")
 
 
 def _out_of_fold_predictions(

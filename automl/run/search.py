@@ -28,7 +28,7 @@ from automl.logs import console_logging, get_logger, new_console
 from automl.names import StudyAttr, Tag, TrialAttr, host_pid
 from automl.refit.bagging import load_bag
 from automl.refit.fitted import FittedEnsemble, FittedModel
-from automl.refit.refit import BagLoader, FinalModel, log_refit_model, refit_device, refit_final
+from automl.refit.refit import BagLoader, FinalModel, log_refit_model, refit_final
 from automl.run.budget import (
     FINISH_S,
     BudgetedObjective,
@@ -477,8 +477,8 @@ def _refit(session: SearchSession, tracker: Tracker, clock: JobClock) -> FinalMo
         load_bag=_bag_loader(tracker) if settings.bags_fold_models else None,
         refit_models=settings.models_per_refit,
     )
-    if not (settings.bags_fold_models and leader.user_attrs.get(TrialAttr.FOLD_MODELS)):
-        tracker.set_tags({Tag.REFIT_DEVICE: refit_device(leader)})
+    if final.refit_device is not None:
+        tracker.set_tags({Tag.REFIT_DEVICE: final.refit_device})
     summary = _ensemble_summary(final)
     if summary is not None:
         tracker.log_dict(summary, "ensemble.json")

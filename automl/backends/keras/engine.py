@@ -65,9 +65,8 @@ def use_chosen_engine() -> str:
     if asked and asked != engine:
         log.info("%s says Keras backend %r; automl runs Keras on %s", where, asked, engine)
     os.environ["KERAS_BACKEND"] = engine
-    jax_log = logging.getLogger("jax._src.xla_bridge")
-    if engine == "jax" and os.environ.get("CUDA_VISIBLE_DEVICES") == "" and not jax_log.filters:
-        jax_log.addFilter(_HiddenGpuPluginError())
+    if engine == "jax" and os.environ.get("CUDA_VISIBLE_DEVICES") == "":
+        logging.getLogger("jax._src.xla_bridge").addFilter(HIDDEN_GPU_PLUGIN_ERROR)  # once: a logger keeps one of each
     return engine
 
 
@@ -79,6 +78,9 @@ class _HiddenGpuPluginError(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()
         return not (message.startswith("Jax plugin configuration error") and "jax_plugins.xla_cuda" in message)
+
+
+HIDDEN_GPU_PLUGIN_ERROR = _HiddenGpuPluginError()
 
 
 def _users_choice() -> tuple[str | None, str]:

@@ -119,6 +119,8 @@ def run_automl(
             "curve": best_so_far([((t.datetime_complete - t0).total_seconds(), t.value) for t in complete]),
             "at_chance": _time_at_chance(result.study, split),
             "local_moves": sum("moved_from" in t.user_attrs for t in trials),
+            # promising configurations run again to the end: counted in trials_run, not new configurations
+            "completions": sum("completes" in t.user_attrs for t in trials),
             "best_trial": best,
             "best_is_local_move": "moved_from" in trials[best].user_attrs,
             "trials": [_trial_summary(t) for t in trials],
@@ -151,6 +153,7 @@ def _trial_summary(trial: Any) -> dict[str, Any]:
         "stopped_by": attrs.get("stopped_by"),
         "moved_from": attrs.get("moved_from"),
         "move": attrs.get("move"),
+        "completes": attrs.get("completes"),
         "family": trial.params.get("architecture.family"),
     }
 

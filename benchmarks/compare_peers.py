@@ -199,12 +199,11 @@ def _goals(runs: list[dict[str, Any]]) -> list[str]:
     lines += _search_earns(runs, "automl")
     before = _by_seed(runs, "automl-main", "trials_run")
     evaluated = _by_seed(runs, "automl", "trials_run")
-    common = sorted(set(evaluated) & set(before))
-    if common:
-        ratio = statistics.fmean(evaluated[s] for s in common) / statistics.fmean(before[s] for s in common)
+    ratio = mean_ratio(evaluated, before)
+    if ratio is not None:
         verdict = "holds" if ratio >= 1.5 else "does not hold"
         lines.append(f"  configurations evaluated, automl / automl-main: ×{ratio:.2f} -> {verdict} (goal ×1.5)")
-        lines += _configurations_beside_main(runs, common)
+        lines += _configurations_beside_main(runs)
         lines.append(
             _diff("test accuracy, automl − automl-main", paired(ours, _by_seed(runs, "automl-main", "test_accuracy")))
         )
@@ -230,28 +229,32 @@ def _goals(runs: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def _configurations_beside_main(runs: list[dict[str, Any]], seeds: list[int]) -> list[str]:
+def mean_ratio(a: dict[int, float], b: dict[int, float]) -> float | None:
+    """Mean of ``a`` over the mean of ``b``, on the seeds both have (None: no such seed)."""
+    seeds = sorted(set(a) & set(b))
+    return statistics.fmean(a[s] for s in seeds) / statistics.fmean(b[s] for s in seeds) if seeds else None
+
+
+def _configurations_beside_main(runs: list[dict[str, Any]]) -> list[str]:
     """Two readings of the ×1.5 ratio: new configurations only (automl runs a promising one again to
     the end, a repeat; records since the field was added), and per second of search (automl's
     budget also holds its refits and ensemble, 99e8542's does not)."""
-    ours = {r["seed"]: r for r in runs if r["tool"] == "automl" and r["seed"] in seeds}
-    main = {r["seed"]: r for r in runs if r["tool"] == "automl-main" and r["seed"] in seeds}
+    evaluated, main = _by_seed(runs, "automl", "trials_run"), _by_seed(runs, "automl-main", "trials_run")
+    repeats = {s: n for s, n in _by_seed(runs, "automl", "completions").items() if s in main}
     lines = []
-    counted = [s for s in seeds if ours[s].get("completions") is not None]
-    if counted:
-        new = statistics.fmean(ours[s]["trials_run"] - ours[s]["completions"] for s in counted)
-        ratio = new / statistics.fmean(main[s]["trials_run"] for s in counted)
-        repeats = ", ".join(str(ours[s]["completions"]) for s in counted)
+    if repeats:
+        ratio = mean_ratio({s: evaluated[s] - n for s, n in repeats.items()}, main)
+        counts = ", ".join(str(int(n)) for n in repeats.values())
         lines.append(
-            f"    new configurations only (seeds {counted}; repeats of promising ones: {repeats}): ×{ratio:.2f}"
+            f"    new configurations only (seeds {sorted(repeats)}; repeats of promising ones: {counts}): ×{ratio:.2f}"
         )
-    rates = [
-        (ours[s]["trials_run"] / ours[s]["search_s"], main[s]["trials_run"] / main[s]["search_s"])
-        for s in seeds
-        if ours[s].get("search_s") and main[s].get("search_s")
-    ]
-    if rates:
-        ratio = statistics.fmean(a for a, _ in rates) / statistics.fmean(b for _, b in rates)
+
+    def per_second(tool: str) -> dict[int, float]:
+        seconds = _by_seed(runs, tool, "search_s")
+        return {s: n / seconds[s] for s, n in _by_seed(runs, tool, "trials_run").items() if seconds.get(s)}
+
+    ratio = mean_ratio(per_second("automl"), per_second("automl-main"))
+    if ratio is not None:
         lines.append(f"    per second of search (before the refits): ×{ratio:.2f}")
     return lines
 
@@ -281,9 +284,9 @@ def _folds_goals(runs: list[dict[str, Any]], ours: dict[int, float], evaluated: 
     ]
     main = _by_seed(runs, "automl-main", "trials_run")
     folds = _by_seed(runs, "automl-folds", "trials_run")
-    common = sorted(set(main) & set(folds))
-    if common:
-        ratio = statistics.fmean(folds[s] for s in common) / statistics.fmean(main[s] for s in common)
+    ratio = mean_ratio(folds, main)
+    if ratio is not None:
+        common = sorted(set(main) & set(folds))
         lines.append(f"  configurations evaluated, automl-folds / automl-main: ×{ratio:.2f} (seeds {common})")
         main_accuracy = _by_seed(runs, "automl-main", "test_accuracy")
         lines.append(_diff("test accuracy, automl-folds best − automl-main", paired(bags, main_accuracy)))

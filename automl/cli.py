@@ -244,7 +244,7 @@ def export(
     tracking_uri: str | None,
     runs_dir: Path,
 ) -> None:
-    """Export the latest refit best model of STUDY (or, with --pick or --trial, a trial of its
+    """Export the latest final model of STUDY (or, with --pick or --trial, a trial of its
     front refit on the study's data): native format plus an MLflow model, and costs.json (its
     parameters, size and latency, measured here).
 

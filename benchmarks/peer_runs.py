@@ -5,14 +5,16 @@ refits on the whole training part and scores the refit on the test part. It retu
 record: trials evaluated and completed, the best search score, the test accuracy, the job's wall
 time (search + refit + scoring), and the best-so-far search score over time.
 
-- `automl`: `automl.search(timeout=budget)`: the budget covers search, refit and ensemble. The
+- `automl`: `automl.search(timeout=budget, final_model="refit")`: the budget covers search, refit and
+  ensemble. (The refit was automl's default hand-over until fold models took its place; the tool
+  keeps meaning the refit, so that every record of it measures the same thing.) The
   record holds the refit best trial's test accuracy (`test_accuracy`), the ensemble's
   (`ensemble_test_accuracy`, the same search), the first configuration's (`first_test_accuracy`:
   the space's defaults refit on the same data, outside the budget) and the share of search time
   spent on configurations that ended at chance. The shipped portfolio is off (it is chosen on
   these same data sets): automl starts from the space's defaults, as the peers do.
 - `automl-folds`: the same search handing over its best trials' fold models averaged
-  (`final_model="folds"`, no refit); the record also holds the same best and first trials refit,
+  (`final_model="folds"`, automl's default, no refit); the record also holds the same best and first trials refit,
   outside the budget, for a comparison paired within one search.
 - `automl-main`: the same call to the automl of commit 99e8542 (`--main-tree`), for the number of
   configurations it evaluates in the same time.
@@ -158,9 +160,14 @@ def _trial_summary(trial: Any) -> dict[str, Any]:
     }
 
 
+def run_automl_refit(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
+    """The search handing over its best trials refit (``final_model="refit"``)."""
+    return run_automl(task, split, seed, budget, final_model="refit")
+
+
 def run_automl_no_moves(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
-    """The same search without local moves: the sampler alone proposes configurations."""
-    return run_automl(task, split, seed, budget, local_moves=False)
+    """The same search as ``automl`` without local moves: the sampler alone proposes configurations."""
+    return run_automl(task, split, seed, budget, local_moves=False, final_model="refit")
 
 
 def run_automl_folds(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
@@ -456,7 +463,7 @@ def run_optuna(task: str, split: Split, seed: int, budget: float) -> dict[str, A
 
 
 RUNNERS = {
-    "automl": run_automl,
+    "automl": run_automl_refit,
     "automl-no-moves": run_automl_no_moves,
     "automl-folds": run_automl_folds,
     "automl-main": run_automl_main,

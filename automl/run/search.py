@@ -1,4 +1,5 @@
-"""``search()``: one hyperparameter search from data and space to the refit best model."""
+"""``search()``: one hyperparameter search from data and space to the final model (the best trial's fold
+models or refit, or an ensemble)."""
 
 from __future__ import annotations
 
@@ -63,7 +64,7 @@ log = get_logger(__name__)
 
 @dataclass
 class SearchResult:
-    """What a search produced. ``best_model.predict(X)`` predicts with the refit best model."""
+    """What a search produced. ``best_model.predict(X)`` predicts with the final model."""
 
     study: optuna.Study
     leaderboard: pd.DataFrame
@@ -98,17 +99,17 @@ class SearchResult:
         return fitted
 
     def register(self, name: str | None = None) -> str:
-        """Register the refit model (as ``name``, default the study's) as the challenger; its URI."""
+        """Register the final model (as ``name``, default the study's) as the challenger; its URI."""
         if self.model_uri is None:
-            raise RuntimeError("no model was refit (no trial completed, or refit=False)")
+            raise RuntimeError("no final model (no trial completed, or refit=False)")
         version = _register(self.tracking_uri, name or self.study.study_name, self.model_uri, self, None)
         self.registered_model = f"models:/{version.name}@{CHALLENGER}"
         return self.registered_model
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predict with the refit best model."""
+        """Predict with the final model."""
         if self.best_model is None:
-            raise RuntimeError("no model was refit (no trial completed, or refit=False)")
+            raise RuntimeError("no final model (no trial completed, or refit=False)")
         return self.best_model.predict(X)
 
 
@@ -344,7 +345,7 @@ def _run_trials(
 def _finish(
     session: SearchSession, tracker: Tracker, console: Console, storage_url: str, clock: JobClock
 ) -> SearchResult:
-    """Log the results (leaderboard, report, best configuration), refit the best, say where it all is."""
+    """Log the results (leaderboard, report, best configuration), hand over the final model, say where it all is."""
     study, settings, metric = session.study, session.settings, session.parts.metric.name
     board = leaderboard(study)
     counts = board["state"].value_counts().to_dict() if len(board) else {}
@@ -374,7 +375,7 @@ def _finish(
         )
         tracker.set_tags({Tag.MODEL_URI: model_uri})
     elif best is None:
-        log.warning("no trial completed: nothing to refit")
+        log.warning("no trial completed: no model to hand over")
     experiment_url = f"http://127.0.0.1:5000/#/experiments/{tracker.experiment_id}/runs"
     log.info(
         "\nOptuna study: %s in %s\nMLflow: %s, experiment %r, parent run %s\n%sbrowse: automl ui  ->  %s",

@@ -217,8 +217,8 @@ class SearchSettings:
     )
     timeout: float | None = setting(
         None,
-        "Time budget in seconds of the whole job: trials, then the refit (and the ensemble), the report "
-        "and the model's logging. Trials stop early enough to leave time for the refit (a running trial "
+        "Time budget in seconds of the whole job: trials, then the final model (and the ensemble), the report "
+        "and the model's logging. Trials stop early enough to leave time for them (a running trial "
         "stops at its next epoch, once one trial has completed).",
         _positive_seconds,
         cli_type=float,
@@ -272,9 +272,9 @@ class SearchSettings:
     seed: int = setting(0, "Seed of sampler, folds and weights.", _any_int, cli_type=int)
     refit: bool = setting(
         True,
-        "Refit the best configuration on all the data at the end.",
+        "Hand over the best trial's model at the end (its fold models or a refit: --final-model).",
         off_flag="--no-refit",
-        off_help="Skip refitting the best configuration on all the data.",
+        off_help="Hand over no model: no refit, and no fold models kept (the study and its runs only).",
     )
     warm_start_from: str | None = setting(
         None,
@@ -295,9 +295,9 @@ class SearchSettings:
     )
     register: bool = setting(
         True,
-        "Register the refit model in the MLflow Model Registry as the challenger of the study's model.",
+        "Register the final model in the MLflow Model Registry as the challenger of the study's model.",
         off_flag="--no-register",
-        off_help="Do not register the refit model in the MLflow Model Registry.",
+        off_help="Do not register the final model in the MLflow Model Registry.",
     )
     register_as: str | None = setting(
         None, "Name of the registered model (default: the study's name).", flag="--register", metavar="NAME"
@@ -310,18 +310,20 @@ class SearchSettings:
         cli_type=int,
     )
     final_model: str = setting(
-        "refit",
-        "The model a search hands over for its best trial (and each ensemble member): refit (its "
-        "configuration trained once more, on all the rows) or folds (its cross-validation's fold models, "
-        "averaged: what its CV score measured; no refit, k models to store and run).",
+        "folds",
+        "The model a search hands over for its best trial (and each ensemble member): folds (its "
+        "cross-validation's fold models, averaged: what its CV score measured; no training after the search, "
+        "k models to store and run) or refit (its configuration trained again on all the rows, "
+        "--refit-models models averaged).",
         OneOf(FINAL_MODELS),
         choices=FINAL_MODELS,
     )
     refit_models: int = setting(
         DEFAULT_REFIT_MODELS,
-        "Models a refit trains, averaged (each from other initial weights; image and tabular models stop on "
-        "other held-out rows): more vary less, and cost more time at the end of the search and per prediction. "
-        "A search of several metrics or with constraints refits one model (its costs are one model's).",
+        "With --final-model refit: models a refit trains, averaged (each from other initial weights; image and "
+        "tabular models stop on other held-out rows): more vary less, and cost more time at the end of the search "
+        "and per prediction. A search of several metrics or with constraints refits one model (its costs are one "
+        "model's).",
         IntAtLeast(1),
         cli_type=int,
     )

@@ -58,9 +58,10 @@ def test_search_in_an_empty_folder_leaves_study_runs_and_model(tmp_path: Path) -
 
     exported = automl("export", "image-digits-keras", "--out", "best", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr[-2000:]
-    # the refit's 3 models, averaged (--refit-models): ensemble.json and a folder per model
+    # the best trial's 2 fold models, averaged (the default --final-model folds): ensemble.json and a folder each
     best = tmp_path / "best"
-    assert (best / "ensemble.json").is_file() and (best / "member_2" / "automl.json").is_file()
+    assert (best / "ensemble.json").is_file() and (best / "member_1" / "automl.json").is_file()
+    assert not (best / "member_2").exists()
     assert (best / "mlflow_model" / "MLmodel").is_file()
     X, y = load_digits(return_X_y=True)
     np.savez(tmp_path / "new.npz", x=(X[:20] / 16.0).reshape(-1, 8, 8, 1))

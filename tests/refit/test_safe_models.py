@@ -17,9 +17,9 @@ from sklearn.datasets import load_breast_cancer
 import automl
 from automl.errors import DataError
 from automl.refit.fitted import PREPROCESSOR_FILE, FittedEnsemble, FittedModel, load_fitted
-from automl.run.settings import DEFAULT_REFIT_MODELS
 
 SPACES = Path(__file__).parents[1] / "spaces"
+N_SPLITS = 2
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +28,7 @@ def tabular_search(tmp_path_factory: pytest.TempPathFactory) -> automl.SearchRes
         task="tabular",
         space=SPACES / "tiny_tabular.yaml",
         n_trials=2,
-        n_splits=2,
+        n_splits=N_SPLITS,
         ensemble_size=0,
         runs_dir=tmp_path_factory.mktemp("safe") / "runs",
         verbose=False,
@@ -44,7 +44,8 @@ def test_a_saved_model_folder_holds_no_pickle(tabular_search: automl.SearchResul
     files = {p.name for p in (tmp_path / "model").rglob("*") if p.is_file()}
     assert PREPROCESSOR_FILE in files and not any(name.endswith((".pkl", ".pickle")) for name in files)
     loaded = load_fitted(tmp_path / "model")
-    assert isinstance(loaded, FittedEnsemble) and len(loaded.members) == DEFAULT_REFIT_MODELS  # the averaged refit
+    assert isinstance(loaded, FittedEnsemble) and len(loaded.members) == N_SPLITS  # the best trial's fold models
+    assert all(member.preprocessor is not None for member in loaded.members)  # each fold's own, loaded from skops
     assert list(loaded.predict(_rows())) == list(tabular_search.best_model.predict(_rows()))
 
 

@@ -181,6 +181,7 @@ def test_keras_backend_jax_runs_the_trials_of_the_worker_processes_and_the_refit
     env.pop("CUDA_VISIBLE_DEVICES", None)
     command = [sys.executable, "-m", "automl.cli", "search", "--task", "image", "--keras-backend", "jax"]
     command += ["--space", str(space), "--n-trials", "2", "--n-splits", "2", "--pruner", "none", "--ensemble-size", "0"]
+    command += ["--final-model", "refit"]
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-3000:]

@@ -65,7 +65,7 @@ def run_seed(task: str, seed: int) -> dict[str, Any]:
         complete = result.study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
         return {"refit_test_accuracy": {str(t.number): _refit_accuracy(t, split, seed, models) for t in complete}}
 
-    record = run_automl(task, split, seed, BUDGET_S, after=refit_every_trial)
+    record = run_automl(task, split, seed, BUDGET_S, after=refit_every_trial, final_model="refit")
     return {"task": task, "seed": seed, "budget_s": BUDGET_S, "automl_commit": _commit(), **record}
 
 

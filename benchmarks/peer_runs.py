@@ -1,7 +1,8 @@
 """One job of one tool on one seed, for `compare_peers.py` (each runs in its own process).
 
 Every runner searches the training part of `peer_space.load_split(task)` within `budget` seconds,
-refits on the whole training part and scores the refit on the test part. It returns a JSON-able
+hands over its final model (a refit on the whole training part, or automl's fold models) and
+scores it on the test part. It returns a JSON-able
 record: trials evaluated and completed, the best search score, the test accuracy, the job's wall
 time (search + refit + scoring), and the best-so-far search score over time.
 

@@ -365,8 +365,10 @@ class SearchSettings:
     @property
     def bags_fold_models(self) -> bool:
         """Whether the best trials keep their fold models to be shipped averaged (``final_model``
-        folds, a refit asked for, one metric: a search of several hands over refit models)."""
-        return self.final_model == "folds" and self.refit and len(self.metrics) <= 1
+        folds, a final model asked for, one metric and no constraints: a search that weighs model
+        costs, such as ``n_params`` or ``latency_ms``, hands over one refit model, whose costs are
+        the ones it weighed)."""
+        return self.final_model == "folds" and self.refit and self.hands_over_scores_alone
 
     @property
     def models_per_refit(self) -> int:

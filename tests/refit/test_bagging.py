@@ -11,6 +11,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 import automl
+from automl.model.params import count_params
 from automl.names import TrialAttr
 from automl.refit.bagging import load_bag
 from automl.refit.fitted import FittedEnsemble, FittedModel, load_fitted
@@ -90,3 +91,27 @@ def test_the_handed_over_model_saves_loads_and_serves_through_mlflow(
     np.testing.assert_array_equal(load_fitted(tmp_path / "saved").predict(X), model.predict(X))
     served = mlflow.pyfunc.load_model(bagged_search.model_uri).predict(X.reshape(len(X), -1))
     np.testing.assert_array_equal(np.asarray(served), model.predict(X))
+
+
+def test_a_search_with_a_constraint_hands_over_one_refit_model_that_meets_it(tmp_path: Path) -> None:
+    """A constraint on a model cost holds for one model: the search keeps no fold models and hands
+    over a single refit model, whose parameter count is the one the constraint checked."""
+    X, y = load_digits(return_X_y=True)
+    limit = 5000
+    result = automl.search(
+        task="image",
+        data=((X / 16.0).reshape(-1, 8, 8).astype(np.float32)[:300], y[:300]),
+        space=SPACES / "tiny_image.yaml",
+        constraints=[f"n_params<={limit}"],
+        n_trials=2,
+        n_splits=2,
+        pruner="none",
+        ensemble_size=0,
+        portfolio=False,
+        register=False,
+        runs_dir=tmp_path / "runs",
+        verbose=False,
+    )
+    assert not _kept_trials(result)
+    assert isinstance(result.best_model, FittedModel)
+    assert count_params(result.best_model.spec, result.best_model.backend) <= limit

@@ -58,6 +58,14 @@ def test_a_search_of_several_metrics_or_with_constraints_refits_one_model() -> N
     assert SearchSettings(refit_models=4, constraints=("n_params<=1000",)).models_per_refit == 1
 
 
+def test_fold_models_are_the_default_hand_over_unless_model_costs_are_weighed() -> None:
+    assert SearchSettings().final_model == "folds" and SearchSettings().bags_fold_models
+    assert not SearchSettings(final_model="refit").bags_fold_models
+    assert not SearchSettings(refit=False).bags_fold_models
+    assert not SearchSettings(metric="accuracy,n_params").bags_fold_models  # one refit model: its costs were weighed
+    assert not SearchSettings(constraints=("latency_ms<=5",)).bags_fold_models
+
+
 @pytest.mark.parametrize("timeout", [0, -5.0, True, "soon", float("nan")])
 def test_timeout_must_be_positive(timeout: object) -> None:
     with pytest.raises(ConfigError, match="timeout must be a positive number of seconds"):

@@ -21,7 +21,7 @@ SUITES = ("test_contract.py", "test_augmentation.py", "test_losses.py")
 def test_the_backend_contract_suite_passes_on_keras_jax(tmp_path: Path) -> None:
     report = tmp_path / "report.xml"
     root = HERE.parents[1]
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not mxnet"]
+    command = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "-k", "not mxnet"]
     command += ["-c", str(root / "pyproject.toml"), "--rootdir", str(root), f"--junitxml={report}"]
     command += [str(HERE / suite) for suite in SUITES]
     env = {**os.environ, ENGINE_ENV: "jax"}

@@ -8,8 +8,8 @@ For a few fixed image configurations (scikit-learn digits, the same 5 stratified
   trial's own duration as Optuna recorded it, the study and MLflow set-up excluded;
 - bare: a hand-written loop that does the same training the same way: one model per trial, put
   back to its untrained weights and optimizer state before each fold (as automl's fold reuse
-  does), ``fit`` with the same batch size and epochs validating on the fold, ``predict``,
-  ``accuracy_score``, and one ``clear_session`` at the end of the trial.
+  does), ``fit`` with the same batch size, epochs, steps per call and validation batch, validating
+  on the fold, ``predict``, ``accuracy_score``, and one ``clear_session`` at the end of the trial.
 
 A second pair times both with a new model per fold (automl without fold reuse; the bare loop
 building per fold, still one ``clear_session`` per trial). Every fold trains exactly 10 epochs
@@ -131,7 +131,7 @@ def time_bare(config: dict[str, Any], seed: int = 0, reuse: bool = True) -> tupl
     import keras
     from sklearn.metrics import accuracy_score
 
-    from automl.backends.keras.backend import KerasBackend
+    from automl.backends.keras.backend import VALIDATION_BATCH_SIZE, KerasBackend
     from automl.data import load_dataset
     from automl.model import build_spec
     from automl.trial.cv import make_splits
@@ -156,6 +156,7 @@ def time_bare(config: dict[str, Any], seed: int = 0, reuse: bool = True) -> tupl
             batch_size=spec.batch_size,
             epochs=spec.epochs,
             validation_data=(X[valid], y[valid]),
+            validation_batch_size=VALIDATION_BATCH_SIZE,  # as automl validates, in one batch where it fits
             verbose=0,
         ).history
         accuracy_score(y[valid], model.predict(X[valid], batch_size=1024, verbose=0).argmax(axis=1))

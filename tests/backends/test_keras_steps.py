@@ -1,0 +1,58 @@
+"""Keras trains several steps per call and validates in one batch: the same training as Keras's defaults."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from automl.backends.keras import backend as keras_backend
+from automl.backends.keras.backend import KerasBackend
+from automl.model.spec import Layer, ModelSpec, OptimizerSpec
+
+SPEC = ModelSpec(
+    (8, 8, 1),
+    10,
+    "classification",
+    (
+        Layer("conv2d", {"filters": 4, "kernel_size": 3}),
+        Layer("activation", {"name": "relu"}),
+        Layer("dropout", {"rate": 0.2}),
+        Layer("flatten"),
+    ),
+    OptimizerSpec("adam", 1e-2),
+    batch_size=32,
+    epochs=3,
+    early_stopping_patience=2,
+)
+
+
+def _train(digits: tuple[np.ndarray, np.ndarray]) -> tuple[int, dict[str, list[float]], int, list[np.ndarray]]:
+    """The steps per call, history, best epoch and weights of SPEC trained as the backend trains now."""
+    X, y = digits
+    backend = KerasBackend()
+    backend.seed(7)
+    model = backend.build(SPEC)
+    backend.seed(8)
+    # 600 rows in batches of 32: 19 steps an epoch, one call of 16 steps and one of 3
+    fit = backend.fit(model, SPEC, X[:600], y[:600], validation=(X[600:800], y[600:800]))
+    trained = (int(model.steps_per_execution), fit.history, fit.best_epoch, model.get_weights())
+    backend.release()
+    return trained
+
+
+def test_several_steps_per_call_and_one_validation_batch_train_as_keras_defaults(
+    digits: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked = keras_backend.STEPS_PER_EXECUTION
+    assert asked > 1 and keras_backend.VALIDATION_BATCH_SIZE > 200  # 200 validation rows: one batch
+    steps, history, best_epoch, weights = _train(digits)
+    monkeypatch.setattr(keras_backend, "STEPS_PER_EXECUTION", 1)
+    monkeypatch.setattr(keras_backend, "VALIDATION_BATCH_SIZE", None)  # Keras's default: the training batch size
+    default_steps, default_history, default_best_epoch, default_weights = _train(digits)
+    assert (steps, default_steps) == (asked, 1)
+    assert sorted(history) == sorted(default_history) and len(history["loss"]) == 3
+    for name in history:
+        np.testing.assert_allclose(history[name], default_history[name], rtol=1e-5, err_msg=name)
+    assert best_epoch == default_best_epoch
+    for ours, keras_default in zip(weights, default_weights, strict=True):
+        np.testing.assert_allclose(ours, keras_default, rtol=1e-5, atol=1e-6)

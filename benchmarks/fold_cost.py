@@ -39,7 +39,7 @@ def measure(task: str, keras_default: bool, seed: int) -> tuple[float, str]:
     import optuna
 
     from automl.backends import get_backend
-    from automl.model import build_spec
+    from automl.model import build_spec_for
     from automl.run.session import build_search_parts
     from automl.run.settings import SearchSettings
     from automl.trial.cv import Folds, cross_validate
@@ -59,13 +59,7 @@ def measure(task: str, keras_default: bool, seed: int) -> tuple[float, str]:
     try:
 
         def spec(shape: tuple[int, ...]) -> Any:
-            return build_spec(
-                config,
-                input_shape=shape,
-                n_outputs=dataset.n_outputs,
-                problem_type=dataset.problem_type,
-                vocab_size=dataset.vocab_size,
-            )
+            return build_spec_for(config, dataset, shape)
 
         metric = get_metric("accuracy", dataset.problem_type)
         started = time.perf_counter()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from automl.data.dataset import ProblemType
+from automl.data.dataset import Dataset, ProblemType
 from automl.errors import TrialFailed
 from automl.model.optimizers import DEFAULT_LEARNING_RATE, resolve
 from automl.model.spec import Layer, ModelSpec, OptimizerSpec, check_loss
@@ -199,6 +199,17 @@ def optimizer_spec(config: dict[str, Any]) -> OptimizerSpec:
     learning_rate = float(values.pop("learning_rate", DEFAULT_LEARNING_RATE))
     name, params = resolve(choice, values)
     return OptimizerSpec(name, learning_rate, params)
+
+
+def build_spec_for(config: dict[str, Any], dataset: Dataset, input_shape: tuple[int, ...]) -> ModelSpec:
+    """``build_spec`` for ``dataset``: its number of outputs, problem type and vocabulary size."""
+    return build_spec(
+        config,
+        input_shape=input_shape,
+        n_outputs=dataset.n_outputs,
+        problem_type=dataset.problem_type,
+        vocab_size=dataset.vocab_size,
+    )
 
 
 def build_spec(

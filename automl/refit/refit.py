@@ -14,7 +14,7 @@ import optuna
 from automl.backends import get_backend
 from automl.data import Dataset, take
 from automl.logs import get_logger
-from automl.model import build_spec
+from automl.model import build_spec_for
 from automl.names import TrialAttr
 from automl.refit.ensemble import CANDIDATES, EnsembleChoice, choose_ensemble
 from automl.refit.fitted import FittedEnsemble, FittedModel
@@ -64,13 +64,7 @@ def refit_trial(
         X = preprocessor.transform(X)
     if target is not None:
         y = target.transform(y)
-    spec = build_spec(
-        best.user_attrs[TrialAttr.CONFIG],
-        input_shape=X.shape[1:],
-        n_outputs=dataset.n_outputs,
-        problem_type=dataset.problem_type,
-        vocab_size=dataset.vocab_size,
-    )
+    spec = build_spec_for(best.user_attrs[TrialAttr.CONFIG], dataset, X.shape[1:])
     share = refit_hold_out(best, dataset) if hold_out is None else hold_out
     fitted = []
     for index in range(models):

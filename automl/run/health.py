@@ -21,7 +21,7 @@ from sklearn.model_selection import train_test_split
 from automl.backends import get_backend
 from automl.data import take
 from automl.errors import ConfigError
-from automl.model import build_spec
+from automl.model import build_spec_for
 from automl.run.session import SearchParts, build_search_parts
 from automl.run.settings import SearchSettings
 from automl.trial.cv import Folds, cross_validate, make_splits
@@ -139,16 +139,9 @@ def _train(
     config: dict[str, Any] = {}
     try:
         config = parts.space.sample(trial)
-        dataset = parts.dataset
 
         def spec(shape: tuple[int, ...]) -> Any:
-            built = build_spec(
-                config,
-                input_shape=shape,
-                n_outputs=dataset.n_outputs,
-                problem_type=dataset.problem_type,
-                vocab_size=dataset.vocab_size,
-            )
+            built = build_spec_for(config, parts.dataset, shape)
             return built if max_epochs is None else built.with_training(epochs=min(built.epochs, max_epochs))
 
         result = cross_validate(spec, backend, folds, metric, seed=seed + number)

@@ -14,7 +14,7 @@ import optuna
 from automl.backends import get_backend
 from automl.data import Dataset
 from automl.logs import get_logger
-from automl.model import build_spec
+from automl.model import build_spec_for
 from automl.model.params import count_params
 from automl.names import BACKEND_PARAM, Tag, TrialAttr
 from automl.space import SearchSpace
@@ -118,13 +118,7 @@ class Objective:
             self.progress.trial_started(trial.number, _summary(config, backend_name))
 
             def spec_of(input_shape: tuple[int, ...]) -> Any:
-                return build_spec(
-                    config,
-                    input_shape=input_shape,
-                    n_outputs=self.dataset.n_outputs,
-                    problem_type=self.dataset.problem_type,
-                    vocab_size=self.dataset.vocab_size,
-                )
+                return build_spec_for(config, self.dataset, input_shape)
 
             costs["n_params"] = count_params(spec_of(tuple(self.folds[0].X_train.shape[1:])), backend_name)
             self._record_costs(trial, costs)

@@ -32,8 +32,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-TOOLS = ("automl", "automl-no-moves", "automl-folds", "automl-main", "kerastuner", "optuna")
-TASKS = ("image", "tabular", "text")
+TOOLS = (
+    "automl",
+    "automl-no-moves",
+    "automl-folds",
+    "automl-default-folds",
+    "automl-5-folds",
+    "automl-main",
+    "kerastuner",
+    "optuna",
+)
+TASKS = ("image", "tabular", "text", "distorted-digits")
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "peers"
 MAIN_COMMIT = "99e8542"
@@ -64,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
+    parser.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS[:3]))
     parser.add_argument("--tools", nargs="+", choices=TOOLS, default=list(TOOLS))
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per job (automl: search + refit)")
@@ -100,6 +109,8 @@ def _run_in_subprocess(tool: str, task: str, seed: int, budget: float, main_tree
         "automl",
         "automl-no-moves",
         "automl-folds",
+        "automl-default-folds",
+        "automl-5-folds",
     ):  # the automl of this checkout (or of the worktree the sweep runs from)
         head = ["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"]
         base["automl_commit"] = subprocess.run(head, capture_output=True, text=True).stdout.strip()
@@ -218,7 +229,8 @@ def _goals(runs: list[dict[str, Any]]) -> list[str]:
         )
         lines += _search_earns(runs, "automl-no-moves")
     lines += _folds_goals(runs, ours, evaluated)
-    for tool in ("automl", "automl-no-moves", "automl-folds", "automl-main"):
+    lines += _size_rule_goals(runs)
+    for tool in ("automl", "automl-no-moves", "automl-folds", "automl-default-folds", "automl-5-folds", "automl-main"):
         shares = [r["at_chance"]["share"] for r in runs if r["tool"] == tool and r.get("at_chance")]
         if shares:
             verdict = "holds" if statistics.fmean(shares) <= 0.05 else "does not hold"
@@ -293,6 +305,31 @@ def _folds_goals(runs: list[dict[str, Any]], ours: dict[int, float], evaluated: 
         lines.append(_diff("test accuracy, automl-folds best − automl-main", paired(bags, main_accuracy)))
     lines += _against_peers(runs, "automl-folds", {"best": bags, "ensemble": ensemble}, when_run=True)
     return lines + _search_earns(runs, "automl-folds")
+
+
+def _size_rule_goals(runs: list[dict[str, Any]]) -> list[str]:
+    """automl's default folds for the data's size against 5 folds, both handing over fold models."""
+    rule, five = "automl-default-folds", "automl-5-folds"
+    if not _by_seed(runs, rule, "trials_run") or not _by_seed(runs, five, "trials_run"):
+        return _search_earns(runs, rule) + _search_earns(runs, five)
+    lines = []
+    ratio = mean_ratio(_by_seed(runs, rule, "trials_run"), _by_seed(runs, five, "trials_run"))
+    lines.append(f"  configurations evaluated, {rule} / {five}: ×{ratio:.2f}")
+    for key, what in (("test_accuracy", "best"), ("first_test_accuracy", "first configuration")):
+        lines.append(
+            _diff(
+                f"test accuracy, {what} (fold models): {rule} − {five}",
+                paired(_by_seed(runs, rule, key), _by_seed(runs, five, key)),
+            )
+        )
+    ensemble = "ensemble_test_accuracy"
+    lines.append(
+        _diff(
+            f"test accuracy, ensemble: {rule} − {five}",
+            paired(_by_seed(runs, rule, ensemble), _by_seed(runs, five, ensemble)),
+        )
+    )
+    return lines + _search_earns(runs, rule) + _search_earns(runs, five)
 
 
 def _against_peers(

@@ -75,10 +75,14 @@ def run_automl(
     budget: float,
     space: str | None = None,
     after: Callable[[Any, Split, int], dict[str, Any]] | None = None,
+    n_splits: int | None = N_SPLITS,
+    refit_first: bool = True,
     **settings: Any,
 ) -> dict[str, Any]:
-    """automl's Python API on the training part: its shipped space, 5-fold CV, racing, ensemble
-    (and any other ``settings``); ``after(result, split, seed)`` adds to the record, outside the budget."""
+    """automl's Python API on the training part: its shipped space, 5-fold CV (``n_splits`` None: the
+    folds automl chooses for the data's size), racing, ensemble (and any other ``settings``);
+    ``after(result, split, seed)`` adds to the record, outside the budget, and so does the first
+    configuration refit unless ``refit_first`` is False."""
     import optuna
 
     import automl
@@ -91,16 +95,16 @@ def run_automl(
             options["portfolio"] = False
         started, t0 = time.perf_counter(), datetime.datetime.now()
         result = automl.search(
-            task=task,
+            task=split.task,
             data=data,
             timeout=budget,
-            n_splits=N_SPLITS,
             seed=seed,
             runs_dir=f"{runs_dir}/runs",
             verbose=False,
             space=space,
             **options,
             **settings,
+            **({} if n_splits is None else {"n_splits": n_splits}),
         )
         job_s = time.perf_counter() - started
         trials = result.study.get_trials(deepcopy=False)
@@ -108,7 +112,7 @@ def run_automl(
         best = _best_number(complete)
         single = getattr(result, "best_single_model", None) or result.best_model
         record = {
-            "score_kind": f"{result.metric} ({N_SPLITS}-fold CV)",
+            "score_kind": f"{result.metric} ({len(trials[best].user_attrs['fold_scores'])}-fold CV)",
             "trials_run": len(trials),
             "trials_completed": len(complete),
             "best_search_score": result.best_score,
@@ -130,9 +134,10 @@ def run_automl(
         }
         if hasattr(result, "best_single_model"):  # not the automl of commit 99e8542 (automl-main)
             record["refit_models"] = getattr(result, "refit_models", 1)  # added after 7102703
-            record["first_test_accuracy"] = _first_configuration_accuracy(
-                result.study, split, seed, record["refit_models"]
-            )
+            if refit_first:
+                record["first_test_accuracy"] = _first_configuration_accuracy(
+                    result.study, split, seed, record["refit_models"]
+                )
             labels = np.unique(split.y_train, return_inverse=True)[1]  # the class indices automl trained on
             record["ensemble_sizes"] = _ensemble_sizes(result, labels, seed)
         if after is not None:
@@ -178,19 +183,38 @@ def run_automl_folds(task: str, split: Split, seed: int, budget: float) -> dict[
     return run_automl(task, split, seed, budget, after=_refits_beside_the_folds, final_model="folds")
 
 
+def run_automl_default_folds(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
+    """automl's defaults: fold models, and the folds automl chooses for the data's size (3 from 5,000
+    rows); no refits beside them (on a large set they would take minutes)."""
+    return run_automl(
+        task, split, seed, budget, after=_first_fold_models, n_splits=None, refit_first=False, final_model="folds"
+    )
+
+
+def run_automl_five_folds(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
+    """The same search over 5 folds whatever the data's size (automl before the size rule)."""
+    return run_automl(task, split, seed, budget, after=_first_fold_models, refit_first=False, final_model="folds")
+
+
 def _refits_beside_the_folds(result: Any, split: Split, seed: int) -> dict[str, Any]:
+    trials = {t.number: t for t in result.study.get_trials(deepcopy=False)}
+    best = trials[_best_number([t for t in trials.values() if t.state.name == "COMPLETE"])]
+    return {
+        "first_refit_test_accuracy": _first_configuration_accuracy(result.study, split, seed, result.refit_models),
+        "refit_test_accuracy": _refit_accuracy(best, split, seed, result.refit_models),
+        **_first_fold_models(result, split, seed),
+    }
+
+
+def _first_fold_models(result: Any, split: Split, seed: int) -> dict[str, Any]:
+    """The first configuration's test accuracy as handed over: its fold models averaged (NaN when it
+    did not complete)."""
     from automl.names import TrialAttr
     from automl.refit.bagging import load_bag
     from automl.tracking.tracker import Tracker
 
-    trials = {t.number: t for t in result.study.get_trials(deepcopy=False)}
-    best = trials[_best_number([t for t in trials.values() if t.state.name == "COMPLETE"])]
-    record = {
-        "first_refit_test_accuracy": _first_configuration_accuracy(result.study, split, seed, result.refit_models),
-        "refit_test_accuracy": _refit_accuracy(best, split, seed, result.refit_models),
-        "first_test_accuracy": float("nan"),
-    }
-    first = trials.get(0)
+    record = {"first_test_accuracy": float("nan")}
+    first = next((t for t in result.study.get_trials(deepcopy=False) if t.number == 0), None)
     if first is not None and first.user_attrs.get(TrialAttr.FOLD_MODELS):
         tracker = Tracker(result.tracking_uri, result.study.study_name)
         with tempfile.TemporaryDirectory() as tmp:
@@ -467,6 +491,8 @@ RUNNERS = {
     "automl": run_automl_refit,
     "automl-no-moves": run_automl_no_moves,
     "automl-folds": run_automl_folds,
+    "automl-default-folds": run_automl_default_folds,
+    "automl-5-folds": run_automl_five_folds,
     "automl-main": run_automl_main,
     "kerastuner": run_kerastuner,
     "optuna": run_optuna,

@@ -19,8 +19,9 @@ import numpy as np
 import optuna
 
 from automl.backends.keras.engine import choose_engine
-from automl.data import Dataset, load_dataset
-from automl.names import BACKEND_PARAM
+from automl.data import Dataset, folds_for, load_dataset
+from automl.errors import ConfigError
+from automl.names import BACKEND_PARAM, TrialAttr
 from automl.refit.bagging import save_fold_models
 from automl.run.lost import LostTrialHandler, fail_trials_of_dead_local_processes
 from automl.run.settings import SearchSettings
@@ -82,7 +83,7 @@ def build_search_parts(settings: SearchSettings, *, space_yaml: str | None = Non
             classes=dataset.classes,
             positive_label=settings.positive_label,
         ),
-        splits=make_splits(dataset, settings.n_splits, settings.seed),
+        splits=make_splits(dataset, folds_for(settings.n_splits, len(dataset.y)), settings.seed),
         epochs_per_fold=int(space.upper_bound("training.epochs") or DEFAULT_EPOCHS_PER_FOLD),
     )
 
@@ -161,11 +162,12 @@ def open_search(
         pruner=make_pruner(
             settings.pruner,
             epochs_per_fold=parts.epochs_per_fold,
-            n_splits=settings.n_splits,
+            n_splits=len(parts.splits),
             chance=parts.chance,
             objectives=len(goals.names),
         ),
     )
+    _check_folds(study, len(parts.splits))
     existing = len(study.get_trials(deepcopy=False))
     if existing:  # a resumed study, or a worker joining: a seed of its own, so no earlier draw is replayed
         study.sampler = make_sampler(settings.sampler, resumed_seed(sampler_seed, existing), **shape)
@@ -175,6 +177,19 @@ def open_search(
             study.enqueue_trial(params, skip_if_exists=True)
     lost = fail_trials_of_dead_local_processes(study, on_lost)
     return SearchSession(settings, parts, study, tracker, on_lost, lost)
+
+
+def _check_folds(study: optuna.Study, folds: int) -> None:
+    """Refuse to resume a study whose trials were cross-validated over another number of folds: their
+    scores, racing and fold models would not be comparable with this search's."""
+    for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
+        scores = trial.user_attrs.get(TrialAttr.FOLD_SCORES)
+        if scores and len(scores) != folds:
+            raise ConfigError(
+                f"study {study.study_name!r} cross-validated its trials over {len(scores)} folds, this search over "
+                f"{folds}; resume it with --n-splits {len(scores)} (n_splits={len(scores)}), or start a new study "
+                "(--study NAME)"
+            )
 
 
 def resumed_seed(seed: int, trials: int) -> int:

@@ -165,6 +165,7 @@ def open_search(
             n_splits=len(parts.splits),
             chance=parts.chance,
             objectives=len(goals.names),
+            train_rows=len(parts.splits[0][0]),
         ),
     )
     _check_folds(study, len(parts.splits))

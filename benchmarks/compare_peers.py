@@ -36,7 +36,7 @@ TOOLS = (
     "automl",
     "automl-no-moves",
     "automl-folds",
-    "automl-default-folds",
+    "automl-3-folds",
     "automl-5-folds",
     "automl-main",
     "kerastuner",
@@ -109,7 +109,7 @@ def _run_in_subprocess(tool: str, task: str, seed: int, budget: float, main_tree
         "automl",
         "automl-no-moves",
         "automl-folds",
-        "automl-default-folds",
+        "automl-3-folds",
         "automl-5-folds",
     ):  # the automl of this checkout (or of the worktree the sweep runs from)
         head = ["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"]
@@ -230,7 +230,7 @@ def _goals(runs: list[dict[str, Any]]) -> list[str]:
         lines += _search_earns(runs, "automl-no-moves")
     lines += _folds_goals(runs, ours, evaluated)
     lines += _size_rule_goals(runs)
-    for tool in ("automl", "automl-no-moves", "automl-folds", "automl-default-folds", "automl-5-folds", "automl-main"):
+    for tool in ("automl", "automl-no-moves", "automl-folds", "automl-3-folds", "automl-5-folds", "automl-main"):
         shares = [r["at_chance"]["share"] for r in runs if r["tool"] == tool and r.get("at_chance")]
         if shares:
             verdict = "holds" if statistics.fmean(shares) <= 0.05 else "does not hold"
@@ -308,8 +308,8 @@ def _folds_goals(runs: list[dict[str, Any]], ours: dict[int, float], evaluated: 
 
 
 def _size_rule_goals(runs: list[dict[str, Any]]) -> list[str]:
-    """automl's default folds for the data's size against 5 folds, both handing over fold models."""
-    rule, five = "automl-default-folds", "automl-5-folds"
+    """automl over 3 folds against its default 5, both handing over fold models."""
+    rule, five = "automl-3-folds", "automl-5-folds"
     if not _by_seed(runs, rule, "trials_run") or not _by_seed(runs, five, "trials_run"):
         return _search_earns(runs, rule) + _search_earns(runs, five)
     lines = []

@@ -75,12 +75,12 @@ def run_automl(
     budget: float,
     space: str | None = None,
     after: Callable[[Any, Split, int], dict[str, Any]] | None = None,
-    n_splits: int | None = N_SPLITS,
+    n_splits: int = N_SPLITS,
     refit_first: bool = True,
     **settings: Any,
 ) -> dict[str, Any]:
-    """automl's Python API on the training part: its shipped space, 5-fold CV (``n_splits`` None: the
-    folds automl chooses for the data's size), racing, ensemble (and any other ``settings``);
+    """automl's Python API on the training part: its shipped space, ``n_splits``-fold CV, racing,
+    ensemble (and any other ``settings``);
     ``after(result, split, seed)`` adds to the record, outside the budget, and so does the first
     configuration refit unless ``refit_first`` is False."""
     import optuna
@@ -98,13 +98,13 @@ def run_automl(
             task=split.task,
             data=data,
             timeout=budget,
+            n_splits=n_splits,
             seed=seed,
             runs_dir=f"{runs_dir}/runs",
             verbose=False,
             space=space,
             **options,
             **settings,
-            **({} if n_splits is None else {"n_splits": n_splits}),
         )
         job_s = time.perf_counter() - started
         trials = result.study.get_trials(deepcopy=False)
@@ -183,16 +183,16 @@ def run_automl_folds(task: str, split: Split, seed: int, budget: float) -> dict[
     return run_automl(task, split, seed, budget, after=_refits_beside_the_folds, final_model="folds")
 
 
-def run_automl_default_folds(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
-    """automl's defaults: fold models, and the folds automl chooses for the data's size (3 from 5,000
-    rows); no refits beside them (on a large set they would take minutes)."""
+def run_automl_three_folds(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
+    """automl's default search and hand-over (fold models) over 3 folds instead of 5; no refits beside
+    them (on a large set they would take minutes)."""
     return run_automl(
-        task, split, seed, budget, after=_first_fold_models, n_splits=None, refit_first=False, final_model="folds"
+        task, split, seed, budget, after=_first_fold_models, n_splits=3, refit_first=False, final_model="folds"
     )
 
 
 def run_automl_five_folds(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
-    """The same search over 5 folds whatever the data's size (automl before the size rule)."""
+    """automl's default search and hand-over over its default 5 folds, without the refits beside."""
     return run_automl(task, split, seed, budget, after=_first_fold_models, refit_first=False, final_model="folds")
 
 
@@ -491,7 +491,7 @@ RUNNERS = {
     "automl": run_automl_refit,
     "automl-no-moves": run_automl_no_moves,
     "automl-folds": run_automl_folds,
-    "automl-default-folds": run_automl_default_folds,
+    "automl-3-folds": run_automl_three_folds,
     "automl-5-folds": run_automl_five_folds,
     "automl-main": run_automl_main,
     "kerastuner": run_kerastuner,

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from automl.data.dataset import PROBLEM_TYPES, Dataset
-from automl.data.folds import folds_for
 from automl.errors import DataError, unknown
 
 TASKS = ("image", "text", "tabular")
@@ -20,7 +19,7 @@ def load_dataset(
     task: str,
     data: Any = None,
     *,
-    n_splits: int | None = None,
+    n_splits: int = 5,
     target: str | None = None,
     text_column: str | None = None,
     problem_type: str | None = None,
@@ -28,14 +27,13 @@ def load_dataset(
     image_size: Any = None,
 ) -> Dataset:
     """Load the data of ``task``: the built-in set when ``data`` is None (or ``"builtin:NAME"``),
-        an ``(X, y)`` pair of arrays, or a path (image: a folder of class sub-folders or an .npz;
-        tabular: a CSV with column ``target``; text: a CSV or a folder of class sub-folders of .txt;
-        any task: a folder of arrays that ``automl.data.arrays.write_arrays`` wrote).
+    an ``(X, y)`` pair of arrays, or a path (image: a folder of class sub-folders or an .npz;
+    tabular: a CSV with column ``target``; text: a CSV or a folder of class sub-folders of .txt;
+    any task: a folder of arrays that ``automl.data.arrays.write_arrays`` wrote).
 
-        ``problem_type`` forces classification or regression (default: inferred from the target);
-        ``groups`` names a CSV column that keeps rows together in one fold; ``image_size`` is the
-        size images are resized to. Checks that every class and group allows ``n_splits`` folds (None:
-    the default for the data's size, ``automl.data.folds.folds_for``).
+    ``problem_type`` forces classification or regression (default: inferred from the target);
+    ``groups`` names a CSV column that keeps rows together in one fold; ``image_size`` is the
+    size images are resized to. Checks that every class and group allows ``n_splits`` folds.
     """
     if task not in TASKS:
         raise DataError(unknown("task", task, TASKS))
@@ -61,9 +59,8 @@ def load_dataset(
         raise DataError(
             f"{dataset.name}: problem type {problem_type!r} is not available for this data ({dataset.problem_type})"
         )
-    folds = folds_for(n_splits, len(dataset.y))
-    _check_classes(dataset, folds)
-    _check_groups(dataset, folds)
+    _check_classes(dataset, n_splits)
+    _check_groups(dataset, n_splits)
     return dataset
 
 

@@ -19,7 +19,7 @@ import optuna
 from sklearn.model_selection import train_test_split
 
 from automl.backends import get_backend
-from automl.data import folds_for, take
+from automl.data import take
 from automl.errors import ConfigError
 from automl.model import build_spec_for
 from automl.run.session import SearchParts, build_search_parts
@@ -113,9 +113,7 @@ def _sample_rows(parts: SearchParts, settings: SearchSettings, rows: int, seed: 
         y=dataset.y[keep],
         groups=None if dataset.groups is None else dataset.groups[keep],
     )
-    return dataclasses.replace(
-        parts, dataset=smaller, splits=make_splits(smaller, folds_for(settings.n_splits, rows), settings.seed)
-    )
+    return dataclasses.replace(parts, dataset=smaller, splits=make_splits(smaller, settings.n_splits, settings.seed))
 
 
 def _chance(parts: SearchParts, metric: Metric) -> float:

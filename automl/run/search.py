@@ -157,31 +157,23 @@ def run_search(
     settings: SearchSettings, *, verbose: bool = True, console: Console | None = None, log_level: int = logging.INFO
 ) -> SearchResult:
     """``search()`` for already checked settings; ``log_level`` DEBUG also shows the frameworks' lines."""
-    started = time.time()
-    console = console or new_console(verbose)
-    with console_logging(console, log_level), _quiet_optuna():
-        return _run(settings, started, console, verbose)
-
-
-def _job_clock(settings: SearchSettings, started: float) -> JobClock:
-    """The clock of a job that started at ``started`` (``time.time()``), its folds chosen."""
     # the best trial, and up to 3 more ensemble members; none without a refit
     refits = (1 + (3 if settings.builds_ensemble else 0)) if settings.refit else 0
-    return JobClock(
-        started,
+    clock = JobClock(
+        time.time(),
         settings.timeout,
         settings.n_splits,
         refits=refits,
         bagged=settings.bags_fold_models,
         refit_models=settings.models_per_refit,
     )
+    console = console or new_console(verbose)
+    with console_logging(console, log_level), _quiet_optuna():
+        return _run(settings, clock, console, verbose)
 
 
-def _run(settings: SearchSettings, started: float, console: Console, verbose: bool) -> SearchResult:
+def _run(settings: SearchSettings, clock: JobClock, console: Console, verbose: bool) -> SearchResult:
     parts = build_search_parts(settings)
-    # the folds the data's size chose (--n-splits unset): the study records them for its workers
-    settings = dataclasses.replace(settings, n_splits=len(parts.splits))
-    clock = _job_clock(settings, started)
     settings.runs_dir.mkdir(parents=True, exist_ok=True)
     storage_url = settings.storage or default_storage(settings.runs_dir)
     tracking_uri = settings.tracking_uri or default_tracking_uri(settings.runs_dir)

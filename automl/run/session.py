@@ -19,7 +19,7 @@ import numpy as np
 import optuna
 
 from automl.backends.keras.engine import choose_engine
-from automl.data import Dataset, folds_for, load_dataset
+from automl.data import Dataset, load_dataset
 from automl.errors import ConfigError
 from automl.names import BACKEND_PARAM, TrialAttr
 from automl.refit.bagging import save_fold_models
@@ -83,7 +83,7 @@ def build_search_parts(settings: SearchSettings, *, space_yaml: str | None = Non
             classes=dataset.classes,
             positive_label=settings.positive_label,
         ),
-        splits=make_splits(dataset, folds_for(settings.n_splits, len(dataset.y)), settings.seed),
+        splits=make_splits(dataset, settings.n_splits, settings.seed),
         epochs_per_fold=int(space.upper_bound("training.epochs") or DEFAULT_EPOCHS_PER_FOLD),
     )
 
@@ -165,7 +165,6 @@ def open_search(
             n_splits=len(parts.splits),
             chance=parts.chance,
             objectives=len(goals.names),
-            train_rows=len(parts.splits[0][0]),
         ),
     )
     _check_folds(study, len(parts.splits))

@@ -223,13 +223,7 @@ class SearchSettings:
         _positive_seconds,
         cli_type=float,
     )
-    n_splits: int | None = setting(
-        None,
-        "Folds of cross-validation (default: 5, and 3 for data of 5,000 examples or more, where they halve a "
-        "trial's cost).",
-        IntAtLeast(2),
-        cli_type=int,
-    )
+    n_splits: int = setting(5, "Folds of cross-validation.", IntAtLeast(2), cli_type=int)
     sampler: str = setting(
         "tpe",
         "tpe, random, cmaes, gp, qmc or nsga2 (with several metrics: tpe (multi-objective TPE), random, gp, qmc "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import math
 import os
 import time
 import warnings
@@ -86,33 +85,11 @@ def make_sampler(
     raise ConfigError(unknown("sampler", name, SAMPLERS))
 
 
-FIRST_RUNG_EXAMPLES = 8000  # about what 6 of 25 epochs show a digits fold (1,437 rows)
-
-
-def first_rung(epochs_per_fold: int, train_rows: int | None = None) -> int:
-    """The epoch of the first fold at which the epoch pruners first decide: after a quarter of the
-    epochs, or sooner on a large set, once a fold's model has seen ``FIRST_RUNG_EXAMPLES`` training
-    examples (``train_rows`` per epoch): on a digits fold a quarter of the epochs shows it that
-    many, on 6,400 rows two epochs do."""
-    rung = max(1, epochs_per_fold // 4)
-    if train_rows:
-        rung = max(1, min(rung, math.ceil(FIRST_RUNG_EXAMPLES / train_rows)))
-    return rung
-
-
 def make_pruner(
-    name: str,
-    *,
-    epochs_per_fold: int,
-    n_splits: int,
-    chance: float | None = None,
-    objectives: int = 1,
-    train_rows: int | None = None,
+    name: str, *, epochs_per_fold: int, n_splits: int, chance: float | None = None, objectives: int = 1
 ) -> optuna.pruners.BasePruner:
     """The pruner called ``name``, with resources measured on the trials' step axis (``StepAxis``):
     epoch ``e`` of the first fold is step ``e``; the end of fold ``k`` is step ``(k + 1)·E − 1``.
-
-    The epoch pruners' first decision comes at ``first_rung``.
 
     ``racing`` (the default) races configurations over folds and prunes the first fold's epochs
     with Hyperband (``automl.trial.racing``); ``chance`` is the validation accuracy of a constant
@@ -127,7 +104,7 @@ def make_pruner(
                 "use racing (the default) or none"
             )
         return optuna.pruners.NopPruner()
-    min_resource = first_rung(epochs_per_fold, train_rows)
+    min_resource = max(1, epochs_per_fold // 4)
     if name == "racing":
         first_fold = optuna.pruners.HyperbandPruner(
             min_resource=min_resource, max_resource=max(epochs_per_fold - 1, min_resource), reduction_factor=3

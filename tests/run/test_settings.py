@@ -16,7 +16,7 @@ def test_defaults_give_the_default_budget() -> None:
     config = SearchSettings()
     assert (config.n_trials, config.timeout) == (DEFAULT_N_TRIALS, DEFAULT_TIMEOUT) == (30, 240.0)
     assert config.backends == ["keras"] and config.runs_dir == Path("runs")
-    assert (config.task, config.n_splits, config.sampler, config.pruner) == ("image", None, "tpe", "racing")
+    assert (config.task, config.n_splits, config.sampler, config.pruner) == ("image", 5, "tpe", "racing")
 
 
 def test_n_trials_alone_has_no_timeout() -> None:

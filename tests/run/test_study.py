@@ -10,7 +10,7 @@ import pytest
 
 from automl.errors import ConfigError
 from automl.run.settings import PRUNERS, SAMPLERS
-from automl.run.study import first_rung, make_pruner, make_sampler, open_study
+from automl.run.study import make_pruner, make_sampler, open_study
 from automl.space import load_space
 from automl.stores import default_storage, redact
 from automl.trial.racing import FoldRacing
@@ -174,29 +174,3 @@ def test_unreachable_storage_hides_the_password() -> None:
 def test_sqlite_in_missing_folder(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot open the Optuna storage sqlite:///.*unable to open database file"):
         open_(f"sqlite:///{tmp_path / 'no' / 'such' / 'optuna.db'}")
-
-
-def test_the_first_rung_comes_after_a_quarter_of_the_epochs_or_8000_examples() -> None:
-    # digits' folds (1,437 rows), the text space's 10 epochs: a quarter of the epochs, as always
-    assert [first_rung(25, 1437), first_rung(25), first_rung(10, 1660), first_rung(80, 364)] == [6, 6, 2, 20]
-    # a larger set shows a fold's model 8,000 examples sooner: 6,400 rows in 2 epochs, 60,000 in 1
-    assert [first_rung(25, 6400), first_rung(25, 60000)] == [2, 1]
-
-
-@pytest.mark.parametrize(("train_rows", "first_pruned_step"), [(1437, 6), (6400, 2)])
-def test_a_behind_trial_is_first_pruned_at_the_first_rung(train_rows: int, first_pruned_step: int) -> None:
-    pruner = make_pruner("median", epochs_per_fold=25, n_splits=3, train_rows=train_rows)
-    study = optuna.create_study(direction="maximize", pruner=pruner)
-    for _ in range(3):
-        trial = study.ask()
-        for step in range(10):
-            trial.report(1.0, step)
-        study.tell(trial, 1.0)
-    behind = study.ask()
-    pruned_at = None
-    for step in range(10):
-        behind.report(0.0, step)
-        if behind.should_prune():
-            pruned_at = step
-            break
-    assert pruned_at == first_pruned_step

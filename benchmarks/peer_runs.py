@@ -17,6 +17,9 @@ time (search + refit + scoring), and the best-so-far search score over time.
 - `automl-folds`: the same search handing over its best trials' fold models averaged
   (`final_model="folds"`, automl's default, no refit); the record also holds the same best and first trials refit,
   outside the budget, for a comparison paired within one search.
+- `automl-3-folds`, `automl-5-folds`: `automl-folds` over 3 folds or 5, without the refits beside
+  (for `distorted-digits`, where they would take minutes): does breadth (3 folds: each trial about
+  2 passes over the data instead of 4) beat the fold models' training on more rows?
 - `automl-main`: the same call to the automl of commit 99e8542 (`--main-tree`), for the number of
   configurations it evaluates in the same time.
 - `kerastuner`: KerasTuner 1.4.8 Hyperband over the same space (max epochs = the space's epoch
@@ -80,9 +83,8 @@ def run_automl(
     **settings: Any,
 ) -> dict[str, Any]:
     """automl's Python API on the training part: its shipped space, ``n_splits``-fold CV, racing,
-    ensemble (and any other ``settings``);
-    ``after(result, split, seed)`` adds to the record, outside the budget, and so does the first
-    configuration refit unless ``refit_first`` is False."""
+    ensemble (and any other ``settings``); ``after(result, split, seed)`` adds to the record, outside
+    the budget, and so does the first configuration refit unless ``refit_first`` is False."""
     import optuna
 
     import automl

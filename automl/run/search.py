@@ -38,6 +38,7 @@ from automl.run.budget import (
     complete_promising,
     keep_to_the_clock,
     remaining_trials,
+    requeue_promising,
     stop_at_budget,
 )
 from automl.run.devices import say_if_gpus_unused
@@ -202,6 +203,12 @@ def _run(settings: SearchSettings, clock: JobClock, console: Console, verbose: b
     if session.lost:
         numbers = ", ".join(map(str, session.lost))
         log.info("trial(s) %s were left running by a process that is gone: failed, queued again", numbers)
+    unfinished = requeue_promising(study) if done else []
+    if unfinished:
+        numbers = ", ".join(map(str, unfinished))
+        log.info(
+            "trial(s) %s were stopped before their end while not behind the best: queued to run to the end", numbers
+        )
     finished = {
         t.number: (t.state.name, t.values[0] if t.values else None)
         for t in study.get_trials(deepcopy=False, states=FINISHED)

@@ -26,7 +26,7 @@ from automl.trial.interrupts import interrupted, raise_if_interrupted
 from automl.trial.metrics import Metric
 from automl.trial.outcome import INTERRUPTED, OUT_OF_TIME, OutOfTime
 from automl.trial.progress import SearchProgress
-from automl.trial.racing import FoldRacing, ParetoRacing, StepAxis, Stop
+from automl.trial.racing import FoldRacing, ParetoRacing, StepAxis, Stop, not_behind_the_best
 from automl.trial.repeats import DuplicateConfiguration, skip_if_repeated
 
 log = get_logger(__name__)
@@ -154,6 +154,9 @@ class Objective:
             raise
         except OutOfTime as exc:
             state, reason = "PRUNED", str(exc)
+            if not_behind_the_best(trial.study, trial.study.get_trials(deepcopy=False)[trial.number]):
+                reason += "; not behind the best trial: a resumed search runs it to the end"
+                trial.set_user_attr(TrialAttr.PROMISING, True)
             trial.set_user_attr(TrialAttr.STOP_REASON, reason)
             trial.set_user_attr(TrialAttr.STOPPED_BY, "budget")
             raise optuna.TrialPruned(reason) from None

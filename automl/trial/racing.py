@@ -17,6 +17,8 @@ end of fold ``k`` reports the running mean of its fold scores at step ``(k + 1)Â
   behind the incumbent at the same epoch was cut by rung arithmetic, not by its scores: it is
   *promising*, and the search runs it again to the end when the budget allows (a trial whose
   user attribute ``completes`` names the one it completes; epoch pruning skips it).
+- **The time budget** stops a trial at its next epoch; one that was not behind the incumbent then
+  (``not_behind_the_best``) is promising too: a resumed search runs it to the end first.
 """
 
 from __future__ import annotations
@@ -173,6 +175,22 @@ class ParetoRacing:
         incumbent, values = max(rivals, key=lambda r: r[1][names[0]] if maximize else -r[1][names[0]])
         matched = ", ".join(f"{n} {values[n]:.6g} vs {own[n]:.6g}" for n in others)
         return race(incumbent, mean, fold, maximize, f"trial {{number}}, the best no worse on the others ({matched})")
+
+
+def not_behind_the_best(study: optuna.Study, trial: FrozenTrial) -> bool:
+    """Whether ``trial``, stopped before its end (by the time budget), was not behind the best
+    completed trial at its last report: its value there no worse than the best trial's at the same
+    step (or at the best trial's last report before it, when its first fold stopped earlier).
+    False in a study of several metrics, or with nothing to compare."""
+    incumbent = _incumbent(study) if len(study.directions) == 1 else None
+    if incumbent is None or trial.last_step is None:
+        return False
+    earlier = [step for step in incumbent.intermediate_values if step <= trial.last_step]
+    if not earlier:
+        return False
+    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
+    value = trial.intermediate_values[trial.last_step]
+    return not math.isnan(value) and not _worse(value, incumbent.intermediate_values[max(earlier)], maximize)
 
 
 def _incumbent(study: optuna.Study) -> FrozenTrial | None:

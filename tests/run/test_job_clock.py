@@ -9,7 +9,15 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from automl.names import TrialAttr
-from automl.run.budget import ENSEMBLE_S, FINISH_S, MAX_RESERVE, REFIT_SHARE_BEFORE_ANY, JobClock, complete_promising
+from automl.run.budget import (
+    ENSEMBLE_S,
+    FINISH_S,
+    MAX_RESERVE,
+    REFIT_SHARE_BEFORE_ANY,
+    JobClock,
+    complete_promising,
+    requeue_promising,
+)
 
 
 def _complete(study: optuna.Study, seconds: float, value: float = 0.9, folds: int = 5) -> None:
@@ -92,3 +100,23 @@ def test_no_completion_past_the_deadline_or_when_the_trials_are_spent() -> None:
     _complete(study, 1.0)
     complete_promising(lambda: 3, lambda: None)(study, _pruned(study, **{TrialAttr.PROMISING: True}))
     assert not study.get_trials(states=(TrialState.WAITING,))  # 3 trials count: none of the budget is left
+
+
+def test_a_resumed_search_queues_each_promising_trial_nothing_completes_once() -> None:
+    study = optuna.create_study()
+    _pruned(study, **{TrialAttr.PROMISING: True})  # 0: stopped by the budget while not behind
+    _pruned(study)  # 1: stopped, not promising
+    _pruned(study, **{TrialAttr.PROMISING: True})  # 2: already completed by trial 3
+    study.add_trial(
+        optuna.create_trial(
+            state=TrialState.COMPLETE,
+            value=0.5,
+            params={"x": 0.25},
+            distributions={"x": FloatDistribution(0, 1)},
+            user_attrs={TrialAttr.COMPLETES: 2},
+        )
+    )
+    assert requeue_promising(study) == [0]
+    (waiting,) = study.get_trials(states=(TrialState.WAITING,))
+    assert waiting.user_attrs[TrialAttr.COMPLETES] == 0 and waiting.system_attrs["fixed_params"] == {"x": 0.25}
+    assert requeue_promising(study) == []  # queued already: not twice

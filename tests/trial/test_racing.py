@@ -8,7 +8,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from automl.names import TrialAttr
-from automl.trial.racing import FoldRacing, StepAxis
+from automl.trial.racing import FoldRacing, StepAxis, not_behind_the_best
 
 E = 10  # epochs per fold: fold k ends at step 10k + 9
 AXIS = StepAxis(E)
@@ -98,3 +98,36 @@ def test_a_completion_is_not_cut_by_the_epoch_pruner_but_still_races() -> None:
     pruner = FoldRacing(AXIS, epoch_pruner=AlwaysPrune())
     assert not _decide(pruner, study, {4: 0.97}, **{TrialAttr.COMPLETES: 0})
     assert _decide(pruner, study, {AXIS.fold_end(0): 0.90}, **{TrialAttr.COMPLETES: 0})
+
+
+def _stopped(study: optuna.Study, reports: dict[int, float]) -> optuna.trial.FrozenTrial:
+    trial = study.ask({"x": FloatDistribution(0, 1)})
+    for step, value in reports.items():
+        trial.report(value, step)
+    return study.trials[trial.number]
+
+
+@pytest.mark.parametrize(
+    ("reports", "not_behind"),
+    [
+        ({0: 0.6}, True),  # ahead at epoch 1 (0.6 against 0.5)
+        ({0: 0.5}, True),  # level
+        ({0: 0.6, 1: 0.65}, False),  # behind at epoch 2, where it stopped
+        ({0: 0.6, 1: 0.7, 5: 0.76}, True),  # past the incumbent's last first-fold epoch (2, 0.75): against that
+        ({AXIS.fold_end(0): 0.79}, False),  # its first fold below the incumbent's
+        ({AXIS.fold_end(0): 0.81}, True),
+    ],
+)
+def test_a_trial_the_budget_stops_is_compared_with_the_best_at_its_last_report(
+    reports: dict[int, float], not_behind: bool
+) -> None:
+    study = _study(incumbent_folds=[0.80, 0.90], e0=0.5, e1=0.7, e2=0.75)
+    assert not_behind_the_best(study, _stopped(study, reports)) is not_behind
+
+
+def test_nothing_is_ahead_of_nothing() -> None:
+    assert not not_behind_the_best(_study(), _stopped(_study(), {0: 0.9}))  # no completed trial
+    pareto = optuna.create_study(directions=["maximize", "minimize"])
+    trial = pareto.ask({"x": FloatDistribution(0, 1)})
+    pareto.tell(trial, [0.5, 1.0])
+    assert not not_behind_the_best(pareto, pareto.trials[0])  # several metrics: no single best

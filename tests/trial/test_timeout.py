@@ -27,14 +27,14 @@ parameters:
 
 
 def test_a_trial_running_at_the_timeout_is_stopped_once_one_trial_has_completed(tmp_path: Path) -> None:
+    """... and when it was not behind the best trial then, a resumed search runs it to the end first."""
     space = tmp_path / "space.yaml"
     space.write_text(SPACE)
     X, y = load_digits(return_X_y=True)
-    result = automl.search(
+    search = dict(
         task="image",
         data=(X[:300].astype(np.float32) / 16, y[:300]),
         space=space,
-        timeout=30,  # the trials stop at 22.5 s: the defaults complete well before, however slow TF's import
         n_splits=2,
         pruner="none",
         sampler="random",
@@ -43,6 +43,8 @@ def test_a_trial_running_at_the_timeout_is_stopped_once_one_trial_has_completed(
         refit=False,
         verbose=False,
     )
+    # the trials stop at 22.5 s: the defaults complete well before, however slow TF's import
+    result = automl.search(timeout=30, **search)
     trials = result.study.trials
     assert trials[0].state == optuna.trial.TrialState.COMPLETE  # the defaults: 1 epoch
     long_ones = [t for t in trials if t.params.get("training.epochs") == 400]
@@ -54,6 +56,13 @@ def test_a_trial_running_at_the_timeout_is_stopped_once_one_trial_has_completed(
         [result.experiment_id], filter_string=f"tags.optuna.trial_number = '{stopped.number}'"
     )
     assert run.data.tags["automl.state"] == "PRUNED" and "time budget" in run.data.tags["stop_reason"]
+    # tens of epochs in, it was ahead of the defaults' single epoch: worth running to the end
+    assert stopped.user_attrs["promising"] is True and "a resumed search runs it" in stopped.user_attrs["stop_reason"]
+
+    # the same search resumed (20 s, so its budget stops the 400 epochs again): the first trial it
+    # runs completes the stopped one, before any new draw
+    completion = automl.search(timeout=20, **search).study.trials[len(trials)]
+    assert completion.user_attrs["completes"] == stopped.number and completion.params == stopped.params
 
 
 FAST_SPACE = """

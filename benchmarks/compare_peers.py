@@ -14,7 +14,8 @@ sweep is resumable: one record per (task, tool, seed) in ``--results`` (committe
 ``automl-main`` is the automl of commit 99e8542 (before racing, healthy spaces and ensembles), run
 from a git worktree that is made on first use (``--main-tree``). ``--tasks distorted-digits`` is a
 larger image set automl was never tuned on (10,000 generated 28x28 images, peer_space.py), for
-``automl-3-folds`` against ``automl-5-folds`` (the peers and ``automl-main`` are not set up for it).
+``automl-3-folds`` against ``automl-5-folds`` (the peers have not run on it; ``automl-main`` cannot:
+99e8542 has no space for it).
 
 The report prints, per task, each tool's mean ± std over seeds, then the goals with paired
 differences (by seed) and their 95 % t-intervals.

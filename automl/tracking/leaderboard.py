@@ -98,11 +98,13 @@ def pareto_frame(study: optuna.Study) -> pd.DataFrame:
 
 
 def outcomes(study: optuna.Study) -> dict[str, int]:
-    """How the study's trials ended: evaluated (trained at all), completed, and why the others stopped."""
+    """How the study's trials ended: evaluated (trained at all), completed, why the others stopped, and
+    the promising ones left unfinished."""
     trials = study.get_trials(deepcopy=False, states=FINISHED)
     skipped = (TrialAttr.SURPLUS, TrialAttr.DUPLICATE_OF)
     trained = [t for t in trials if not any(t.user_attrs.get(key) is not None for key in skipped)]
     stopped = Counter(t.user_attrs.get(TrialAttr.STOPPED_BY, "pruner") for t in trained if t.state.name == "PRUNED")
+    completed_or_queued = {t.user_attrs.get(TrialAttr.COMPLETES) for t in study.get_trials(deepcopy=False)}
     return {
         "evaluated": len(trained),
         "completed": sum(t.state == optuna.trial.TrialState.COMPLETE for t in trained),
@@ -112,6 +114,13 @@ def outcomes(study: optuna.Study) -> dict[str, int]:
         "budget": stopped["budget"],
         "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in trained),
         "completions": sum(TrialAttr.COMPLETES in t.user_attrs for t in trained),
+        # promising trials nothing ran to the end (the budget stopped them): a resumed search will
+        "unfinished": sum(
+            t.state.name == "PRUNED"
+            and bool(t.user_attrs.get(TrialAttr.PROMISING))
+            and t.number not in completed_or_queued
+            for t in trained
+        ),
         "local_moves": sum(TrialAttr.MOVED_FROM in t.user_attrs for t in trained),
     }
 
@@ -130,7 +139,14 @@ def describe_outcomes(counts: dict[str, int]) -> str:
     completions = f"; {counts['completions']} run again to the end (promising)" if counts["completions"] else ""
     moves = counts["local_moves"]
     local = f"; {moves} of them local moves (a neighbour of the best so far)" if moves else ""
-    return f"{counts['evaluated']} evaluated: " + ", ".join(shown) + completions + local
+    unfinished = counts.get("unfinished", 0)
+    resume = (
+        f"; {unfinished} promising but unfinished: the same command again (more --timeout or --n-trials) "
+        "runs them to the end first"
+        if unfinished
+        else ""
+    )
+    return f"{counts['evaluated']} evaluated: " + ", ".join(shown) + completions + local + resume
 
 
 def leaderboard_table(frame: pd.DataFrame, metric: str, top: int = 10) -> Table:

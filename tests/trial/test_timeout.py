@@ -13,6 +13,7 @@ from sklearn.datasets import load_digits
 
 import automl
 from automl.run import budget
+from automl.tracking.leaderboard import describe_outcomes, outcomes
 
 # The first trial (the defaults) trains 1 epoch; later ones may sample 400 epochs (minutes here).
 SPACE = """
@@ -58,6 +59,7 @@ def test_a_trial_running_at_the_timeout_is_stopped_once_one_trial_has_completed(
     assert run.data.tags["automl.state"] == "PRUNED" and "time budget" in run.data.tags["stop_reason"]
     # tens of epochs in, it was ahead of the defaults' single epoch: worth running to the end
     assert stopped.user_attrs["promising"] is True and "a resumed search runs it" in stopped.user_attrs["stop_reason"]
+    assert "1 promising but unfinished: the same command again" in describe_outcomes(outcomes(result.study))
 
     # the same search resumed (20 s, so its budget stops the 400 epochs again): the first trial it
     # runs completes the stopped one, before any new draw

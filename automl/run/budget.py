@@ -20,6 +20,7 @@ from automl.names import TrialAttr, host_pid
 from automl.refit.refit import final_estimate
 from automl.trial.goals import ranked_trials
 from automl.trial.objective import Objective
+from automl.trial.outcome import unfinished_promising
 
 
 def counts_toward_budget(trial: FrozenTrial) -> bool:
@@ -85,14 +86,10 @@ def requeue_promising(study: optuna.Study) -> list[int]:
     """Queue, to run to the end, every promising trial that no trial completes or is queued to: those
     an earlier search stopped at its time budget while not behind the best trial, or stopped by rung
     arithmetic too late to complete. For a resumed search; the numbers of the trials queued."""
-    trials = study.get_trials(deepcopy=False)
-    taken = {t.user_attrs.get(TrialAttr.COMPLETES) for t in trials}
-    queued = []
-    for trial in trials:
-        if trial.state == TrialState.PRUNED and trial.user_attrs.get(TrialAttr.PROMISING) and trial.number not in taken:
-            study.enqueue_trial(trial.params, user_attrs={TrialAttr.COMPLETES: trial.number}, skip_if_exists=False)
-            queued.append(trial.number)
-    return queued
+    unfinished = unfinished_promising(study.get_trials(deepcopy=False))
+    for trial in unfinished:
+        study.enqueue_trial(trial.params, user_attrs={TrialAttr.COMPLETES: trial.number}, skip_if_exists=False)
+    return [trial.number for trial in unfinished]
 
 
 class SkippedSurplus(Exception):

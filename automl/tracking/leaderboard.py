@@ -11,7 +11,7 @@ from rich.table import Table
 from automl.names import TrialAttr
 from automl.tracking.tracker import flatten
 from automl.trial.goals import is_multi_objective, maximizes, objective_names, pareto_front, trial_values
-from automl.trial.outcome import FINISHED
+from automl.trial.outcome import FINISHED, unfinished_promising
 
 FAIL_REASON_COLUMN = "fail_reason"
 KEY_PARAMS = (
@@ -104,7 +104,6 @@ def outcomes(study: optuna.Study) -> dict[str, int]:
     skipped = (TrialAttr.SURPLUS, TrialAttr.DUPLICATE_OF)
     trained = [t for t in trials if not any(t.user_attrs.get(key) is not None for key in skipped)]
     stopped = Counter(t.user_attrs.get(TrialAttr.STOPPED_BY, "pruner") for t in trained if t.state.name == "PRUNED")
-    completed_or_queued = {t.user_attrs.get(TrialAttr.COMPLETES) for t in study.get_trials(deepcopy=False)}
     return {
         "evaluated": len(trained),
         "completed": sum(t.state == optuna.trial.TrialState.COMPLETE for t in trained),
@@ -114,13 +113,7 @@ def outcomes(study: optuna.Study) -> dict[str, int]:
         "budget": stopped["budget"],
         "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in trained),
         "completions": sum(TrialAttr.COMPLETES in t.user_attrs for t in trained),
-        # promising trials nothing ran to the end (the budget stopped them): a resumed search will
-        "unfinished": sum(
-            t.state.name == "PRUNED"
-            and bool(t.user_attrs.get(TrialAttr.PROMISING))
-            and t.number not in completed_or_queued
-            for t in trained
-        ),
+        "unfinished": len(unfinished_promising(study.get_trials(deepcopy=False))),  # a resumed search completes them
         "local_moves": sum(TrialAttr.MOVED_FROM in t.user_attrs for t in trained),
     }
 

@@ -42,3 +42,13 @@ def says_something_about_its_configuration(trial: optuna.trial.FrozenTrial) -> b
     ):
         return False
     return not reason.startswith((INTERRUPTED, LOST_PREFIX))
+
+
+def unfinished_promising(trials: list[optuna.trial.FrozenTrial]) -> list[optuna.trial.FrozenTrial]:
+    """The promising trials of ``trials`` (a study's) that no trial completes or is queued to complete."""
+    taken = {t.user_attrs.get(TrialAttr.COMPLETES) for t in trials}
+    return [
+        t
+        for t in trials
+        if t.state == TrialState.PRUNED and t.user_attrs.get(TrialAttr.PROMISING) and t.number not in taken
+    ]

@@ -45,6 +45,7 @@ TOOLS = (
     "kerastuner",
     "optuna",
 )
+OWN_TOOLS = tuple(t for t in TOOLS if t.startswith("automl") and t != "automl-main")  # this checkout's automl
 TASKS = ("image", "tabular", "text", "distorted-digits")
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "peers"
@@ -108,13 +109,7 @@ def _main_tree(path: Path) -> Path:
 
 def _run_in_subprocess(tool: str, task: str, seed: int, budget: float, main_tree: Path) -> dict[str, Any]:
     base: dict[str, Any] = {"tool": tool, "task": task, "seed": seed, "budget_s": budget}
-    if tool in (
-        "automl",
-        "automl-no-moves",
-        "automl-folds",
-        "automl-3-folds",
-        "automl-5-folds",
-    ):  # the automl of this checkout (or of the worktree the sweep runs from)
+    if tool in OWN_TOOLS:  # the automl of this checkout (or of the worktree the sweep runs from)
         head = ["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"]
         base["automl_commit"] = subprocess.run(head, capture_output=True, text=True).stdout.strip()
     env = dict(os.environ)
@@ -155,7 +150,8 @@ def _by_seed(records: list[dict[str, Any]], tool: str, key: str) -> dict[int, fl
 
 def report(folder: Path) -> str:
     """Per task: each tool's figures (mean ± std over seeds), then the goals, paired by seed."""
-    records = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
+    found = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
+    records = [r for r in found if "tool" in r and "task" in r]  # not other notes kept beside the records
     lines = []
     for task in TASKS:
         runs = [r for r in records if r["task"] == task and "error" not in r]
@@ -232,8 +228,8 @@ def _goals(runs: list[dict[str, Any]]) -> list[str]:
         )
         lines += _search_earns(runs, "automl-no-moves")
     lines += _folds_goals(runs, ours, evaluated)
-    lines += _size_rule_goals(runs)
-    for tool in ("automl", "automl-no-moves", "automl-folds", "automl-3-folds", "automl-5-folds", "automl-main"):
+    lines += _three_against_five_folds(runs)
+    for tool in (*OWN_TOOLS, "automl-main"):
         shares = [r["at_chance"]["share"] for r in runs if r["tool"] == tool and r.get("at_chance")]
         if shares:
             verdict = "holds" if statistics.fmean(shares) <= 0.05 else "does not hold"
@@ -310,29 +306,29 @@ def _folds_goals(runs: list[dict[str, Any]], ours: dict[int, float], evaluated: 
     return lines + _search_earns(runs, "automl-folds")
 
 
-def _size_rule_goals(runs: list[dict[str, Any]]) -> list[str]:
+def _three_against_five_folds(runs: list[dict[str, Any]]) -> list[str]:
     """automl over 3 folds against its default 5, both handing over fold models."""
-    rule, five = "automl-3-folds", "automl-5-folds"
-    if not _by_seed(runs, rule, "trials_run") or not _by_seed(runs, five, "trials_run"):
-        return _search_earns(runs, rule) + _search_earns(runs, five)
+    three, five = "automl-3-folds", "automl-5-folds"
+    if not _by_seed(runs, three, "trials_run") or not _by_seed(runs, five, "trials_run"):
+        return _search_earns(runs, three) + _search_earns(runs, five)
     lines = []
-    ratio = mean_ratio(_by_seed(runs, rule, "trials_run"), _by_seed(runs, five, "trials_run"))
-    lines.append(f"  configurations evaluated, {rule} / {five}: ×{ratio:.2f}")
+    ratio = mean_ratio(_by_seed(runs, three, "trials_run"), _by_seed(runs, five, "trials_run"))
+    lines.append(f"  configurations evaluated, {three} / {five}: ×{ratio:.2f}")
     for key, what in (("test_accuracy", "best"), ("first_test_accuracy", "first configuration")):
         lines.append(
             _diff(
-                f"test accuracy, {what} (fold models): {rule} − {five}",
-                paired(_by_seed(runs, rule, key), _by_seed(runs, five, key)),
+                f"test accuracy, {what} (fold models): {three} − {five}",
+                paired(_by_seed(runs, three, key), _by_seed(runs, five, key)),
             )
         )
     ensemble = "ensemble_test_accuracy"
     lines.append(
         _diff(
-            f"test accuracy, ensemble: {rule} − {five}",
-            paired(_by_seed(runs, rule, ensemble), _by_seed(runs, five, ensemble)),
+            f"test accuracy, ensemble: {three} − {five}",
+            paired(_by_seed(runs, three, ensemble), _by_seed(runs, five, ensemble)),
         )
     )
-    return lines + _search_earns(runs, rule) + _search_earns(runs, five)
+    return lines + _search_earns(runs, three) + _search_earns(runs, five)
 
 
 def _against_peers(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -103,8 +103,10 @@ class BudgetedObjective:
     objective: Callable[[optuna.Trial], float | list[float]]
     n_trials: Callable[[], int | None]
     worker_id: str
+    trial_number: int | None = field(default=None, init=False)  # the trial it runs or ran last
 
     def __call__(self, trial: optuna.Trial) -> float | list[float]:
+        self.trial_number = trial.number
         trial.set_user_attr(TrialAttr.WORKER, self.worker_id)
         trial.set_user_attr(TrialAttr.WORKER_PID, host_pid())
         budget = self.n_trials()

@@ -7,18 +7,23 @@ process of this host that no longer exists), or by Optuna's heartbeat check othe
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
+from collections.abc import Callable
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.logs import get_logger
 from automl.names import TrialAttr, split_host_pid, this_host
+from automl.run.budget import BudgetedObjective
 from automl.trial.objective import TrialTracker
 from automl.trial.outcome import LOST_PREFIX
 
 MAX_RETRY = 2  # a trial lost with its worker is tried again at most twice
+# what a retry inherits of the lost trial besides its parameters: why the configuration was queued
+QUEUED_FOR = (TrialAttr.COMPLETES, TrialAttr.MOVED_FROM, TrialAttr.MOVE)
 
 log = get_logger(__name__)
 
@@ -33,7 +38,7 @@ class LostTrialHandler:
             self._retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRY)
 
     def __call__(self, study: optuna.Study, trial: FrozenTrial, reason: str | None = None) -> None:
-        self._retry(study, trial)  # first: until it is queued, the budget looks one trial short to other workers
+        self._retry(study, as_queued(trial))  # first: until it is queued, the budget looks one trial short to others
         run_id = trial.user_attrs.get(TrialAttr.MLFLOW_RUN_ID)
         if run_id:
             try:
@@ -42,12 +47,44 @@ class LostTrialHandler:
                 log.warning("could not end MLflow run %s of lost trial %d: %s", run_id, trial.number, exc)
 
 
+def as_queued(trial: FrozenTrial) -> FrozenTrial:
+    """A lost trial as its retry inherits it: its parameters and why it was queued, not the lost run's
+    worker, process and MLflow run. (A retry that still named the dead process while its new worker
+    started it would be failed as lost again by whoever looked then, and its worker could not report.)"""
+    queued = copy.copy(trial)
+    queued.user_attrs = {key: value for key, value in trial.user_attrs.items() if key in QUEUED_FOR}
+    return queued
+
+
 def fail_stale_trials(study: optuna.Study) -> None:
     """Fail the running trials whose worker stopped beating (Optuna's heartbeat check); the
     storage's failed-trial callback (a ``LostTrialHandler``) queues each again."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
+
+
+def run_trials(
+    study: optuna.Study, objective: BudgetedObjective, n_trials: int, callbacks: list[Callable[..., None]]
+) -> bool:
+    """Run up to ``n_trials`` trials in this process (``study.optimize``, a failing trial caught).
+    False when it stopped because another process failed the trial running here: its heartbeat
+    looked stale (no beat within the grace period: a suspended or overloaded host), so Optuna
+    refuses its result and the retry queued then runs the configuration again; the caller goes on."""
+    try:
+        study.optimize(objective, n_trials=n_trials, catch=(Exception,), callbacks=callbacks)
+        return True
+    except (ValueError, AssertionError) as exc:  # Optuna's "Cannot tell a FAIL trial.", then its own assertion
+        number = objective.trial_number
+        refused = isinstance(exc, ValueError) or isinstance(exc.__context__, ValueError)
+        if not refused or number is None or study.get_trials(deepcopy=False)[number].state != TrialState.FAIL:
+            raise
+        log.warning(
+            "trial %d was failed by another process while it ran here (no heartbeat within the grace period: "
+            "a suspended or overloaded host); its result is dropped and its retry runs the configuration again",
+            number,
+        )
+        return False
 
 
 def fail_trials_of(study: optuna.Study, worker_pid: str, reason: str, on_lost: LostTrialHandler) -> list[int]:

@@ -44,6 +44,7 @@ from automl.run.budget import (
 from automl.run.devices import say_if_gpus_unused
 from automl.run.failfast import every_trial_fails, stop_when_every_trial_fails, stop_when_nothing_new_is_left
 from automl.run.local_moves import queue_local_moves
+from automl.run.lost import run_trials
 from automl.run.pick import refit_choice, study_dataset
 from automl.run.pool import plan_workers, run_pool, wait_for_workers
 from automl.run.session import SearchSession, build_search_parts, open_search
@@ -339,14 +340,11 @@ def _run_trials(
         stop_when_every_trial_fails,
         stop_when_nothing_new_is_left,
     ]
+    budgeted = BudgetedObjective(objective, lambda: settings.n_trials, worker_id=host_pid())
     with progress, stop_on_signals():
-        study.optimize(
-            BudgetedObjective(objective, lambda: settings.n_trials, worker_id=host_pid()),
-            n_trials=remaining,
-            timeout=None,  # keep_to_the_clock stops at the deadline, which moves as the refit estimate changes
-            catch=(Exception,),
-            callbacks=callbacks,
-        )
+        # no timeout: keep_to_the_clock stops at the deadline, which moves as the refit estimate changes
+        while remaining > 0 and not run_trials(study, budgeted, remaining, callbacks):
+            remaining = remaining_trials(study, settings.n_trials)
 
 
 def _finish(

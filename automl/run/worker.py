@@ -23,7 +23,7 @@ from automl.run.budget import BudgetedObjective, budget_counts, complete_promisi
 from automl.run.devices import GPU_ENVIRONMENT, discover_gpus, say_if_gpus_unused
 from automl.run.failfast import every_trial_fails, nothing_new_left
 from automl.run.local_moves import queue_local_moves
-from automl.run.lost import fail_stale_trials, fail_trials_of
+from automl.run.lost import fail_stale_trials, fail_trials_of, run_trials
 from automl.run.session import build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord
 from automl.run.study import open_storage
@@ -111,7 +111,7 @@ def run_worker(study_name: str, storage: str, *, tracking_uri: str | None = None
         wrapped.objective.deadline = load_record(study).deadline  # the search moves it as its refit estimate changes
         # no gc_after_trial: the backend's release() collects garbage after each trial
         try:
-            study.optimize(wrapped, n_trials=1, catch=(Exception,), callbacks=callbacks)
+            run_trials(study, wrapped, 1, callbacks)
         except TrialLost as exc:
             lost = fail_trials_of(study, host_pid(), str(exc), session.on_lost)
             log.warning("[%s] stopping: %s (trial(s) %s queued again)", worker_id, exc, ", ".join(map(str, lost)))

@@ -11,13 +11,15 @@ import optuna
 from optuna.trial import TrialState
 
 from automl.names import TrialAttr
-from automl.run.lost import LostTrialHandler, fail_trials_of, fail_trials_of_dead_local_processes
+from automl.run.budget import BudgetedObjective
+from automl.run.lost import LostTrialHandler, fail_trials_of, fail_trials_of_dead_local_processes, run_trials
 from automl.run.study import open_storage
 
 
-def _running_trial(study: optuna.Study, owner: str) -> int:
+def _running_trial(study: optuna.Study, owner: str, attrs: dict[str, object] | None = None) -> int:
     trial = study.ask({"x": optuna.distributions.FloatDistribution(0.0, 1.0)})
-    trial.set_user_attr(TrialAttr.WORKER_PID, owner)
+    for key, value in {TrialAttr.WORKER_PID: owner, **(attrs or {})}.items():
+        trial.set_user_attr(key, value)
     return trial.number
 
 
@@ -59,3 +61,59 @@ def test_a_lost_trial_that_another_process_fails_first_is_skipped(tmp_path: Path
 
     assert fail_trials_of(study, owner, "worker w0 died", LostTrialHandler(tracker=None)) == []  # no error
     assert study.get_trials(deepcopy=False)[number].state == TrialState.FAIL
+
+
+def _dead_owner() -> str:
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return f"{os.uname().nodename}:{finished.stdout.strip()}"
+
+
+class _Runs:
+    """A tracker that records which MLflow runs the handler ended as lost."""
+
+    def __init__(self) -> None:
+        self.failed: list[str] = []
+
+    def fail_run(self, run_id: str, reason: str) -> None:
+        self.failed.append(run_id)
+
+
+def test_the_retry_of_a_lost_trial_is_not_lost_again_while_its_new_worker_starts_it(tmp_path: Path) -> None:
+    """The retry inherits the parameters and why they were queued, not the dead worker: a process
+    looking for dead workers' trials between the retry's start and its new worker's tag (this race
+    crashed a worker of a loaded machine) leaves it running."""
+    study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path}/optuna.db"))
+    attrs = {TrialAttr.WORKER: "w0", TrialAttr.MLFLOW_RUN_ID: "r0", TrialAttr.COMPLETES: 0, TrialAttr.MOVED_FROM: 0}
+    dead = _running_trial(study, _dead_owner(), attrs)
+    runs = _Runs()
+
+    assert fail_trials_of_dead_local_processes(study, LostTrialHandler(tracker=runs)) == [dead]
+    assert runs.failed == ["r0"]  # the lost trial's MLflow run is ended; the retry will have its own
+    (retry,) = [t for t in study.get_trials(deepcopy=False) if t.system_attrs.get("failed_trial") == dead]
+    assert retry.user_attrs == {TrialAttr.COMPLETES: 0, TrialAttr.MOVED_FROM: 0}
+    started = study.ask()  # a new worker takes the retry
+    assert started.number == retry.number
+
+    assert fail_trials_of_dead_local_processes(study, LostTrialHandler(tracker=runs)) == []
+    assert study.get_trials(deepcopy=False)[retry.number].state == TrialState.RUNNING
+
+
+def test_a_trial_failed_by_another_process_while_it_ran_here_stops_neither_worker_nor_search(tmp_path: Path) -> None:
+    """Another process's heartbeat check fails a running trial whose beats stopped for longer than
+    the grace period (a suspended or overloaded host); Optuna then refuses its result. The process
+    that ran it logs that and goes on: the next trial runs."""
+    url = f"sqlite:///{tmp_path}/optuna.db"
+    study = optuna.create_study(storage=open_storage(url), direction="maximize")
+    elsewhere = optuna.load_study(study_name=study.study_name, storage=open_storage(url))
+
+    def objective(trial: optuna.Trial) -> float:
+        x = trial.suggest_float("x", 0.0, 1.0)
+        if trial.number == 0:
+            elsewhere.tell(trial.number, state=TrialState.FAIL)  # what the stale-trial check does
+        return x
+
+    budgeted = BudgetedObjective(objective, lambda: None, worker_id="w0")
+    assert run_trials(study, budgeted, 3, callbacks=[]) is False  # trial 0: failed elsewhere
+    assert run_trials(study, budgeted, 2, callbacks=[]) is True
+    states = [t.state for t in study.get_trials(deepcopy=False)]
+    assert states == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]

@@ -14,7 +14,7 @@ sweep is resumable: one record per (task, tool, seed) in ``--results`` (committe
 ``automl-main`` is the automl of commit 99e8542 (before racing, healthy spaces and ensembles), run
 from a git worktree that is made on first use (``--main-tree``). ``--tasks distorted-digits`` is a
 larger image set automl was never tuned on (10,000 generated 28x28 images, peer_space.py), for
-``automl-3-folds`` against ``automl-5-folds`` (the peers have not run on it; ``automl-main`` cannot:
+``automl-3-folds`` against ``automl-5-folds`` and the peers (``automl-main`` cannot run there:
 99e8542 has no space for it).
 
 The report prints, per task, each tool's mean ± std over seeds, then the goals with paired
@@ -204,9 +204,11 @@ def _mean_sd(values: list[float], digits: int = 4) -> str:
 def _goals(runs: list[dict[str, Any]]) -> list[str]:
     ours = _by_seed(runs, "automl", "test_accuracy")
     ensemble = _by_seed(runs, "automl", "ensemble_test_accuracy")
-    lines = _against_peers(runs, "automl", {"refit best": ours, "ensemble": ensemble})
-    lines.append(_diff("test accuracy, ensemble − best single of the same search", paired(ensemble, ours)))
-    lines += _search_earns(runs, "automl")
+    lines = []
+    if ours:  # the tool automl (the refit) ran on this task
+        lines += _against_peers(runs, "automl", {"refit best": ours, "ensemble": ensemble})
+        lines.append(_diff("test accuracy, ensemble − best single of the same search", paired(ensemble, ours)))
+        lines += _search_earns(runs, "automl")
     before = _by_seed(runs, "automl-main", "trials_run")
     evaluated = _by_seed(runs, "automl", "trials_run")
     ratio = mean_ratio(evaluated, before)
@@ -307,11 +309,19 @@ def _folds_goals(runs: list[dict[str, Any]], ours: dict[int, float], evaluated: 
 
 
 def _three_against_five_folds(runs: list[dict[str, Any]]) -> list[str]:
-    """automl over 3 folds against its default 5, both handing over fold models."""
+    """automl over 3 folds against its default 5, both handing over fold models, and each against
+    the peers that ran on the same task."""
     three, five = "automl-3-folds", "automl-5-folds"
-    if not _by_seed(runs, three, "trials_run") or not _by_seed(runs, five, "trials_run"):
-        return _search_earns(runs, three) + _search_earns(runs, five)
     lines = []
+    for tool in (three, five):
+        models = {
+            "best": _by_seed(runs, tool, "test_accuracy"),
+            "ensemble": _by_seed(runs, tool, "ensemble_test_accuracy"),
+        }
+        if models["best"]:
+            lines += _against_peers(runs, tool, models, when_run=True)
+    if not _by_seed(runs, three, "trials_run") or not _by_seed(runs, five, "trials_run"):
+        return lines + _search_earns(runs, three) + _search_earns(runs, five)
     ratio = mean_ratio(_by_seed(runs, three, "trials_run"), _by_seed(runs, five, "trials_run"))
     lines.append(f"  configurations evaluated, {three} / {five}: ×{ratio:.2f}")
     for key, what in (("test_accuracy", "best"), ("first_test_accuracy", "first configuration")):

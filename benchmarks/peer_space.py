@@ -195,10 +195,11 @@ def package_docs() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(texts, dtype=object), np.asarray(labels)
 
 
-def space_of(task: str) -> Any:
+def space_of(data_set: str) -> Any:
+    """The shipped space of a data set's task (``distorted-digits``: the image space)."""
     from automl.space import load_space
 
-    return load_space(task)
+    return load_space(TASK_OF[data_set])
 
 
 class KerasTunerTrial:

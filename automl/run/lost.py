@@ -65,9 +65,10 @@ def fail_stale_trials(study: optuna.Study) -> None:
 
 
 def run_trials(
-    study: optuna.Study, objective: BudgetedObjective, n_trials: int, callbacks: list[Callable[..., None]]
+    study: optuna.Study, objective: BudgetedObjective, n_trials: int | None, callbacks: list[Callable[..., None]]
 ) -> bool:
-    """Run up to ``n_trials`` trials in this process (``study.optimize``, a failing trial caught).
+    """Run up to ``n_trials`` trials in this process (None: until a callback stops the study), as
+    ``study.optimize`` with a failing trial caught.
     False when it stopped because another process failed the trial running here: its heartbeat
     looked stale (no beat within the grace period: a suspended or overloaded host), so Optuna
     refuses its result and the retry queued then runs the configuration again; the caller goes on."""

@@ -343,8 +343,11 @@ def _run_trials(
     budgeted = BudgetedObjective(objective, lambda: settings.n_trials, worker_id=host_pid())
     with progress, stop_on_signals():
         # no timeout: keep_to_the_clock stops at the deadline, which moves as the refit estimate changes
-        while remaining > 0 and not run_trials(study, budgeted, remaining, callbacks):
+        while not run_trials(study, budgeted, remaining, callbacks):  # another process failed a trial running here
             remaining = remaining_trials(study, settings.n_trials)
+            deadline = objective.deadline
+            if remaining == 0 or (deadline is not None and time.time() >= deadline):
+                break
 
 
 def _finish(

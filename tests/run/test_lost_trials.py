@@ -112,8 +112,12 @@ def test_a_trial_failed_by_another_process_while_it_ran_here_stops_neither_worke
             elsewhere.tell(trial.number, state=TrialState.FAIL)  # what the stale-trial check does
         return x
 
+    def stop_after_two_complete(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) == 2:
+            study.stop()  # no trial budget (a search with only a timeout): a callback ends it
+
     budgeted = BudgetedObjective(objective, lambda: None, worker_id="w0")
     assert run_trials(study, budgeted, 3, callbacks=[]) is False  # trial 0: failed elsewhere
-    assert run_trials(study, budgeted, 2, callbacks=[]) is True
+    assert run_trials(study, budgeted, None, callbacks=[stop_after_two_complete]) is True
     states = [t.state for t in study.get_trials(deepcopy=False)]
     assert states == [TrialState.FAIL, TrialState.COMPLETE, TrialState.COMPLETE]

@@ -100,7 +100,8 @@ def pareto_frame(study: optuna.Study) -> pd.DataFrame:
 def outcomes(study: optuna.Study) -> dict[str, int]:
     """How the study's trials ended: evaluated (trained at all), completed, why the others stopped, and
     the promising ones left unfinished."""
-    trials = study.get_trials(deepcopy=False, states=FINISHED)
+    every = study.get_trials(deepcopy=False)  # queued completions too: they take their promising trial
+    trials = [t for t in every if t.state in FINISHED]
     skipped = (TrialAttr.SURPLUS, TrialAttr.DUPLICATE_OF)
     trained = [t for t in trials if not any(t.user_attrs.get(key) is not None for key in skipped)]
     stopped = Counter(t.user_attrs.get(TrialAttr.STOPPED_BY, "pruner") for t in trained if t.state.name == "PRUNED")
@@ -113,7 +114,7 @@ def outcomes(study: optuna.Study) -> dict[str, int]:
         "budget": stopped["budget"],
         "failed": sum(t.state == optuna.trial.TrialState.FAIL for t in trained),
         "completions": sum(TrialAttr.COMPLETES in t.user_attrs for t in trained),
-        "unfinished": len(unfinished_promising(study.get_trials(deepcopy=False))),  # a resumed search completes them
+        "unfinished": len(unfinished_promising(every)),  # a resumed search completes them
         "local_moves": sum(TrialAttr.MOVED_FROM in t.user_attrs for t in trained),
     }
 

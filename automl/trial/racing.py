@@ -11,6 +11,14 @@ end of fold ``k`` reports the running mean of its fold scores at step ``(k + 1)�
   unlikely to beat the incumbent's mean; one that is merely behind it on average goes on. In
   their 36 data sets this rule reached the final incumbent faster on ~94 % of them, while the
   aggressive rule (stop below the incumbent's *mean*) was unreliable.
+- **Folds, paired** (a one-sided test): the folds are the same splits in every trial, so fold
+  ``j`` of a trial and fold ``j`` of the incumbent form a pair. After fold ``k`` the trial also
+  stops when the mean of its paired differences to the incumbent is below zero by more than
+  ``PAIRED_Z`` (1.645: one-sided 5 %) standard errors, ``σ/√(k+1)``. ``σ`` is the spread of one
+  fold's difference around its trial's mean difference, pooled over the completed trials' paired
+  differences to the incumbent (at least one other completed trial is needed). This cuts a
+  configuration that is consistently behind on the same folds, which the forgiving rule keeps
+  while its mean stays above the incumbent's worst fold.
 - **Epochs of the first fold**: a trial whose validation accuracy is still at chance (the
   majority class's rate) after a few epochs stops at once; otherwise an epoch pruner (Optuna's
   Hyperband over the first fold's epochs) may stop it. A trial stopped there while it was not
@@ -33,6 +41,7 @@ from automl.names import TrialAttr
 from automl.trial.goals import Goals, trial_values
 
 CHANCE_MARGIN = 0.1  # accuracy within a tenth of the way from chance to 1 is still at chance
+PAIRED_Z = 1.645  # the paired rule's one-sided test: 5 %
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,7 @@ class Stop:
 
 
 class FoldRacing(optuna.pruners.BasePruner):
-    """The forgiving fold-racing rule, plus at-chance and epoch pruning in the first fold (module docstring).
+    """The forgiving and the paired fold-racing rules, at-chance and epoch pruning in the first fold (module docstring).
 
     ``chance``: the validation accuracy of a constant prediction, or None when the reported
     metric is not an accuracy (then only the epoch pruner acts within the first fold).
@@ -95,9 +104,13 @@ class FoldRacing(optuna.pruners.BasePruner):
 
     def _decide(self, study: optuna.Study, trial: FrozenTrial, step: int, value: float) -> Stop | None:
         maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-        incumbent = _incumbent(study)
+        incumbent = best_completed(study)
         if not self.axis.is_epoch_of_first_fold(step):
-            return self._race(incumbent, value, self.axis.fold_of(step), maximize)
+            fold = self.axis.fold_of(step)
+            stop = race(incumbent, value, fold, maximize, "the best trial ({number})")
+            if stop is None and incumbent is not None:
+                stop = paired_race(study, incumbent, self._fold_scores(trial, fold), maximize)
+            return stop
         epoch = step + 1
         stop = at_chance(self.chance, epoch, value, self.warmup_epochs)
         if stop is not None:
@@ -111,8 +124,12 @@ class FoldRacing(optuna.pruners.BasePruner):
         reason = f"behind other trials at epoch {epoch} of the first fold ({value:.4f})"
         return Stop(reason, "epochs", promising=not behind)
 
-    def _race(self, incumbent: FrozenTrial | None, mean: float, fold: int, maximize: bool) -> Stop | None:
-        return race(incumbent, mean, fold, maximize, "the best trial ({number})")
+    def _fold_scores(self, trial: FrozenTrial, fold: int) -> list[float]:
+        """The scores of folds 0..``fold``, from the running means reported at their ends."""
+        means = [trial.intermediate_values.get(self.axis.fold_end(k)) for k in range(fold + 1)]
+        if any(mean is None for mean in means):
+            return []
+        return [(k + 1) * mean - k * (means[k - 1] if k else 0.0) for k, mean in enumerate(means)]
 
 
 def race(incumbent: FrozenTrial | None, mean: float, fold: int, maximize: bool, whom: str) -> Stop | None:
@@ -129,6 +146,42 @@ def race(incumbent: FrozenTrial | None, mean: float, fold: int, maximize: bool, 
         )
         return Stop(reason, "raced")
     return None
+
+
+def paired_race(study: optuna.Study, incumbent: FrozenTrial, scores: list[float], maximize: bool) -> Stop | None:
+    """The paired rule (module docstring): stop when the mean difference of ``scores`` to the
+    incumbent's same folds is below zero by more than ``PAIRED_Z`` standard errors."""
+    spread = paired_spread(study, incumbent, maximize)
+    best = incumbent.user_attrs.get(TrialAttr.FOLD_SCORES) or []
+    if spread is None or not scores or len(best) < len(scores):
+        return None
+    differences = [_gain(s, b, maximize) for s, b in zip(scores, best, strict=False)]
+    mean = sum(differences) / len(differences)
+    if math.isnan(mean) or mean + PAIRED_Z * spread / math.sqrt(len(differences)) < 0:
+        reason = (
+            f"raced: {len(differences)} fold(s) {abs(mean):.4f} behind the same folds of the best trial "
+            f"({incumbent.number}) on average, more than {PAIRED_Z} standard errors (fold spread {spread:.4f})"
+        )
+        return Stop(reason, "raced")
+    return None
+
+
+def paired_spread(study: optuna.Study, incumbent: FrozenTrial, maximize: bool) -> float | None:
+    """The standard deviation of one fold's difference to the incumbent around its trial's mean
+    difference, pooled over the completed trials; None with fewer than 4 degrees of freedom."""
+    best = incumbent.user_attrs.get(TrialAttr.FOLD_SCORES) or []
+    squares, freedom = 0.0, 0
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        scores = trial.user_attrs.get(TrialAttr.FOLD_SCORES) or []
+        if trial.number == incumbent.number or len(scores) < 2:
+            continue
+        differences = [_gain(s, b, maximize) for s, b in zip(scores, best, strict=False)]
+        mean = sum(differences) / len(differences)
+        squares += sum((d - mean) ** 2 for d in differences)
+        freedom += len(differences) - 1
+    if freedom < 4 or not math.isfinite(squares):
+        return None
+    return math.sqrt(squares / freedom)
 
 
 def at_chance(chance: float | None, epoch: int, value: float, warmup_epochs: int) -> Stop | None:
@@ -182,7 +235,7 @@ def not_behind_the_best(study: optuna.Study, trial: FrozenTrial) -> bool:
     completed trial at its last report: its value there no worse than the best trial's at the same
     step (or at the best trial's last report before it, when its first fold stopped earlier).
     False in a study of several metrics, or with nothing to compare."""
-    incumbent = _incumbent(study) if len(study.directions) == 1 else None
+    incumbent = best_completed(study) if len(study.directions) == 1 else None
     if incumbent is None or trial.last_step is None:
         return False
     earlier = [step for step in incumbent.intermediate_values if step <= trial.last_step]
@@ -193,12 +246,18 @@ def not_behind_the_best(study: optuna.Study, trial: FrozenTrial) -> bool:
     return not math.isnan(value) and not _worse(value, incumbent.intermediate_values[max(earlier)], maximize)
 
 
-def _incumbent(study: optuna.Study) -> FrozenTrial | None:
+def best_completed(study: optuna.Study) -> FrozenTrial | None:
+    """The incumbent: the completed trial with the best value (None before any completes)."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
     if not complete:
         return None
     maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     return max(complete, key=lambda t: t.value if maximize else -t.value)
+
+
+def _gain(value: float, over: float, maximize: bool) -> float:
+    """How much better ``value`` is than ``over`` (negative: worse)."""
+    return value - over if maximize else over - value
 
 
 def _worse(value: float, than: float, maximize: bool) -> bool:

@@ -1,4 +1,4 @@
-"""Racing over folds (the forgiving rule), at-chance stops and promising trials, on real Optuna studies."""
+"""Racing over folds (forgiving and paired rules), at-chance stops and promising trials, on real Optuna studies."""
 
 from __future__ import annotations
 
@@ -67,6 +67,55 @@ def test_racing_minimizes_too() -> None:
     study = _study("minimize", incumbent_folds=[0.30, 0.20, 0.25])  # worst fold: 0.30
     assert _decide(FoldRacing(AXIS), study, {AXIS.fold_end(0): 0.31})
     assert not _decide(FoldRacing(AXIS), study, {AXIS.fold_end(0): 0.29})
+
+
+def _complete(study: optuna.Study, folds: list[float]) -> None:
+    """Add a completed trial that scored ``folds``."""
+    study.add_trial(
+        optuna.create_trial(
+            state=TrialState.COMPLETE,
+            value=sum(folds) / len(folds),
+            params={"x": 0.25},
+            distributions={"x": FloatDistribution(0, 1)},
+            user_attrs={TrialAttr.FOLD_SCORES: folds},
+        )
+    )
+
+
+INCUMBENT = [0.90, 0.96, 0.93, 0.95, 0.91]  # worst fold 0.90, mean 0.93
+STEADY = [0.89, 0.955, 0.925, 0.945, 0.905]  # 0.005-0.01 behind on every fold: a fold spread of 0.0022
+NOISY = [0.95, 0.90, 0.97, 0.90, 0.93]  # +-0.05 around the incumbent's folds: a fold spread of 0.051
+
+
+def _two_folds(first: float, second: float) -> dict[int, float]:
+    return {AXIS.fold_end(0): first, AXIS.fold_end(1): (first + second) / 2}
+
+
+def test_a_trial_steadily_behind_on_the_same_folds_is_raced_by_the_paired_rule() -> None:
+    study = _study(incumbent_folds=INCUMBENT)
+    _complete(study, STEADY)
+    pruner = FoldRacing(AXIS)
+    # 0.01 and 0.015 behind on folds 0 and 1; its mean 0.9175 is above the incumbent's worst fold (0.90)
+    assert _decide(pruner, study, _two_folds(0.89, 0.945))
+    stop = pruner.stop_of(2)
+    assert stop.kind == "raced" and "0.0125 behind the same folds of the best trial (0)" in stop.reason
+
+
+def test_the_paired_rule_keeps_a_trial_whose_lag_is_within_the_folds_noise() -> None:
+    study = _study(incumbent_folds=INCUMBENT)
+    _complete(study, NOISY)
+    assert not _decide(FoldRacing(AXIS), study, _two_folds(0.89, 0.945))
+
+
+def test_the_paired_rule_waits_for_a_second_completed_trial_to_know_the_folds_noise() -> None:
+    assert not _decide(FoldRacing(AXIS), _study(incumbent_folds=INCUMBENT), _two_folds(0.89, 0.945))
+
+
+def test_the_paired_rule_minimizes_too() -> None:
+    study = _study("minimize", incumbent_folds=[1 - f for f in INCUMBENT])
+    _complete(study, [1 - f for f in STEADY])
+    assert _decide(FoldRacing(AXIS), study, _two_folds(0.11, 0.055))  # 0.01 and 0.015 worse
+    assert not _decide(FoldRacing(AXIS), study, _two_folds(0.10, 0.03))  # 0.0 and 0.01 better
 
 
 def test_nothing_is_raced_before_a_trial_completes() -> None:

@@ -161,6 +161,10 @@ def _trial_summary(trial: Any) -> dict[str, Any]:
         "value": trial.value,
         "fold_scores": attrs.get("fold_scores"),
         "stopped_by": attrs.get("stopped_by"),
+        "stop_reason": attrs.get("stop_reason"),
+        "seconds": (trial.datetime_complete - trial.datetime_start).total_seconds()
+        if trial.datetime_complete and trial.datetime_start
+        else None,
         "moved_from": attrs.get("moved_from"),
         "move": attrs.get("move"),
         "completes": attrs.get("completes"),

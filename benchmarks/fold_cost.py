@@ -2,9 +2,10 @@
 
 Prints, per fold, the seconds of the fold, of ``fit`` and of ``predict`` and the epochs trained,
 as automl's Keras backend trains (several training steps per call, ``STEPS_PER_EXECUTION``, and
-one validation batch, ``VALIDATION_BATCH_SIZE``) and as Keras trains by default (one step per call,
-validation in batches of the training batch size). Both train the same updates in the same order:
-their scores and epochs are printed side by side. Repeats alternate which variant runs first.
+validation by the compiled test step on the arrays, ``EpochValidation``) and as Keras trains by
+default (one step per call, ``fit(validation_data=...)`` in batches of the training batch size).
+Both train the same updates in the same order: their scores and epochs are printed side by side.
+Repeats alternate which variant runs first.
 
     python benchmarks/fold_cost.py --tasks image tabular text --repeats 2
 """
@@ -55,7 +56,7 @@ def measure(task: str, keras_default: bool, seed: int) -> tuple[float, str]:
     compile_, fit = keras.Model.compile, keras.Model.fit
     if keras_default:
         keras.Model.compile = lambda model, *a, **k: compile_(model, *a, **{**k, "steps_per_execution": 1})
-        keras.Model.fit = lambda model, *a, **k: fit(model, *a, **{**k, "validation_batch_size": None})
+        keras.Model.fit = lambda model, *a, **k: fit(model, *a, **_validation_data(k))
     try:
 
         def spec(shape: tuple[int, ...]) -> Any:
@@ -74,6 +75,18 @@ def measure(task: str, keras_default: bool, seed: int) -> tuple[float, str]:
         f"fit {_fmt(timings['fit'])} s, predict {_fmt(timings['predict'])} s, epochs {epochs}"
     )
     return total, line
+
+
+def _validation_data(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``fit``'s arguments with automl's ``EpochValidation`` turned into Keras's ``validation_data``."""
+    from automl.backends.keras.backend import EpochValidation
+
+    callbacks = kwargs.get("callbacks") or []
+    ours = [c for c in callbacks if isinstance(c, EpochValidation)]
+    if not ours:
+        return kwargs
+    rest = [c for c in callbacks if not isinstance(c, EpochValidation)]
+    return {**kwargs, "callbacks": rest, "validation_data": (ours[0].X, ours[0].y)}
 
 
 def _timed(function: Any, into: list[float]) -> Any:

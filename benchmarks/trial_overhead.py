@@ -131,7 +131,7 @@ def time_bare(config: dict[str, Any], seed: int = 0, reuse: bool = True) -> tupl
     import keras
     from sklearn.metrics import accuracy_score
 
-    from automl.backends.keras.backend import VALIDATION_BATCH_SIZE, KerasBackend
+    from automl.backends.keras.backend import EpochValidation, KerasBackend
     from automl.data import load_dataset
     from automl.model import build_spec
     from automl.trial.cv import make_splits
@@ -155,8 +155,7 @@ def time_bare(config: dict[str, Any], seed: int = 0, reuse: bool = True) -> tupl
             y[train],
             batch_size=spec.batch_size,
             epochs=spec.epochs,
-            validation_data=(X[valid], y[valid]),
-            validation_batch_size=VALIDATION_BATCH_SIZE,  # as automl validates, in one batch where it fits
+            callbacks=[EpochValidation(X[valid], y[valid])],  # as automl validates, by the compiled test step
             verbose=0,
         ).history
         accuracy_score(y[valid], model.predict(X[valid], batch_size=1024, verbose=0).argmax(axis=1))

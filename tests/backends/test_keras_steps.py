@@ -1,7 +1,8 @@
-"""Keras trains several steps per call and validates in one batch: the same training as Keras's defaults."""
+"""Keras trains several steps per call and validates by its compiled test step: the same training as by default."""
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
@@ -40,17 +41,44 @@ def _train(digits: tuple[np.ndarray, np.ndarray]) -> tuple[int, dict[str, list[f
     return trained
 
 
-def test_several_steps_per_call_and_one_validation_batch_train_as_keras_defaults(
-    digits: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch
+def _train_as_keras_by_default(
+    digits: tuple[np.ndarray, np.ndarray],
+) -> tuple[int, dict[str, list[float]], int, list[np.ndarray]]:
+    """The same, as a hand-written script trains with Keras's defaults: one step per call and
+    ``fit(validation_data=...)``, which validates in batches of the training batch size."""
+    X, y = digits
+    backend = KerasBackend()
+    backend.seed(7)
+    model = backend.build(SPEC)
+    backend.seed(8)
+    early = keras.callbacks.EarlyStopping(monitor="val_loss", patience=2, restore_best_weights=True)
+    history = model.fit(
+        X[:600],
+        y[:600],
+        batch_size=SPEC.batch_size,
+        epochs=SPEC.epochs,
+        validation_data=(X[600:800], y[600:800]),
+        callbacks=[early],
+        verbose=0,
+    ).history
+    history = {name: [float(v) for v in values] for name, values in history.items()}
+    trained = (int(model.steps_per_execution), history, int(np.argmin(history["val_loss"])) + 1, model.get_weights())
+    backend.release()
+    return trained
+
+
+@pytest.mark.parametrize("validation_batch", [1024, 64])  # 200 validation rows: one batch, or four averaged
+def test_several_steps_per_call_and_validation_by_the_test_step_train_as_keras_defaults(
+    digits: tuple[np.ndarray, np.ndarray], monkeypatch: pytest.MonkeyPatch, validation_batch: int
 ) -> None:
+    monkeypatch.setattr(keras_backend, "VALIDATION_BATCH_SIZE", validation_batch)
     asked = keras_backend.STEPS_PER_EXECUTION
-    assert asked > 1 and keras_backend.VALIDATION_BATCH_SIZE > 200  # 200 validation rows: one batch
     steps, history, best_epoch, weights = _train(digits)
     monkeypatch.setattr(keras_backend, "STEPS_PER_EXECUTION", 1)
-    monkeypatch.setattr(keras_backend, "VALIDATION_BATCH_SIZE", None)  # Keras's default: the training batch size
-    default_steps, default_history, default_best_epoch, default_weights = _train(digits)
-    assert (steps, default_steps) == (asked, 1)
-    assert sorted(history) == sorted(default_history) and len(history["loss"]) == 3
+    default_steps, default_history, default_best_epoch, default_weights = _train_as_keras_by_default(digits)
+    assert (steps, default_steps) == (asked, 1) and asked > 1
+    assert sorted(history) == sorted(default_history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert len(history["loss"]) == 3
     for name in history:
         np.testing.assert_allclose(history[name], default_history[name], rtol=1e-5, err_msg=name)
     assert best_epoch == default_best_epoch

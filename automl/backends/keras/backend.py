@@ -30,11 +30,32 @@ from automl.backends.keras.losses import keras_loss  # noqa: E402
 from automl.backends.keras.text import text_layer  # noqa: E402
 
 # A small model's training step takes a few milliseconds, not much more than Keras takes to call it,
-# and each epoch's validation pass has a set-up of its own: several steps per call and one validation
-# batch where it fits give the same updates in the same order in less time (default configurations'
-# 5-fold CV x1.24 on digits, x1.17 on breast cancer, x1.10 on the text set: benchmarks/fold_cost.py).
+# and Keras's validation pass (``validation_data``) builds a data pipeline and its iterator every
+# epoch: several steps per call, and validation by the compiled test step on the arrays themselves
+# (``EpochValidation``, batches of VALIDATION_BATCH_SIZE) give the same updates and the same
+# validation figures in less time (benchmarks/fold_cost.py).
 STEPS_PER_EXECUTION = 16
 VALIDATION_BATCH_SIZE = 1024
+
+
+class EpochValidation(keras.callbacks.Callback):
+    """Adds ``val_loss`` and ``val_<metric>`` of the compiled loss and metrics to each epoch's logs,
+    as ``fit(validation_data=...)`` does, without Keras's per-epoch data pipeline: the compiled test
+    step runs on the validation arrays in batches of ``VALIDATION_BATCH_SIZE``, averaged by rows.
+    Put it before any callback that reads those logs (early stopping, the epoch hook)."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray) -> None:
+        super().__init__()
+        self.X, self.y = X, y
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        totals: dict[str, float] = {}
+        for start in range(0, len(self.X), VALIDATION_BATCH_SIZE):
+            X, y = self.X[start : start + VALIDATION_BATCH_SIZE], self.y[start : start + VALIDATION_BATCH_SIZE]
+            for name, value in self.model.test_on_batch(X, y, return_dict=True).items():
+                totals[name] = totals.get(name, 0.0) + float(value) * len(X)
+        if logs is not None:
+            logs.update({f"val_{name}": total / len(self.X) for name, total in totals.items()})
 
 
 class _EpochHook(keras.callbacks.Callback):
@@ -167,7 +188,7 @@ class KerasBackend(BaseBackend):
         on_epoch: EpochCallback | None = None,
     ) -> FitResult:
         hook = _EpochHook(on_epoch)
-        callbacks: list[Any] = [hook]
+        callbacks: list[Any] = [hook] if validation is None else [EpochValidation(*validation), hook]
         early = None
         if validation is not None and spec.early_stopping_patience:
             early = keras.callbacks.EarlyStopping(
@@ -179,8 +200,6 @@ class KerasBackend(BaseBackend):
             y,
             batch_size=spec.batch_size,
             epochs=epochs or spec.epochs,
-            validation_data=validation,
-            validation_batch_size=VALIDATION_BATCH_SIZE,
             class_weight=class_weights(spec, y),
             callbacks=callbacks,
             verbose=0,

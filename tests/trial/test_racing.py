@@ -27,17 +27,22 @@ def _study(direction: str = "maximize", incumbent_folds: list[float] | None = No
     if incumbent_folds is not None:
         values = {int(k.removeprefix("e")): v for k, v in epochs.items()}
         values.update({AXIS.fold_end(k): sum(incumbent_folds[: k + 1]) / (k + 1) for k in range(len(incumbent_folds))})
-        study.add_trial(
-            optuna.create_trial(
-                state=TrialState.COMPLETE,
-                value=sum(incumbent_folds) / len(incumbent_folds),
-                params={"x": 0.5},
-                distributions={"x": FloatDistribution(0, 1)},
-                user_attrs={TrialAttr.FOLD_SCORES: incumbent_folds},
-                intermediate_values=values,
-            )
-        )
+        _complete(study, incumbent_folds, values)
     return study
+
+
+def _complete(study: optuna.Study, folds: list[float], intermediate_values: dict[int, float] | None = None) -> None:
+    """Add a completed trial that scored ``folds``."""
+    study.add_trial(
+        optuna.create_trial(
+            state=TrialState.COMPLETE,
+            value=sum(folds) / len(folds),
+            params={"x": 0.5},
+            distributions={"x": FloatDistribution(0, 1)},
+            user_attrs={TrialAttr.FOLD_SCORES: folds},
+            intermediate_values=intermediate_values,
+        )
+    )
 
 
 def _decide(pruner: FoldRacing, study: optuna.Study, reports: dict[int, float], **user_attrs: object) -> bool:
@@ -67,19 +72,6 @@ def test_racing_minimizes_too() -> None:
     study = _study("minimize", incumbent_folds=[0.30, 0.20, 0.25])  # worst fold: 0.30
     assert _decide(FoldRacing(AXIS), study, {AXIS.fold_end(0): 0.31})
     assert not _decide(FoldRacing(AXIS), study, {AXIS.fold_end(0): 0.29})
-
-
-def _complete(study: optuna.Study, folds: list[float]) -> None:
-    """Add a completed trial that scored ``folds``."""
-    study.add_trial(
-        optuna.create_trial(
-            state=TrialState.COMPLETE,
-            value=sum(folds) / len(folds),
-            params={"x": 0.25},
-            distributions={"x": FloatDistribution(0, 1)},
-            user_attrs={TrialAttr.FOLD_SCORES: folds},
-        )
-    )
 
 
 INCUMBENT = [0.90, 0.96, 0.93, 0.95, 0.91]  # worst fold 0.90, mean 0.93

@@ -4,7 +4,8 @@ Every automl record under benchmarks/results/ that lists its trials' fold scores
 (5-fold CV, accuracy). Its trials are replayed in order into an in-memory Optuna study, and
 after each fold but the last the rule of the package (`automl.trial.racing.paired_race`, against
 the best completed trial so far) is asked whether it would have stopped the trial there. The
-searches ran with the forgiving rule only, so what the paired rule adds shows as:
+searches ran with the forgiving rule only (records from c8b6e06 on, which hold each trial's
+`stop_reason`, ran with the paired rule too and are left out), so what the paired rule adds shows as:
 
 - folds saved: the folds a trial trained after the fold where the paired rule stops it;
 - trials that became the best: completed trials whose mean beat the best trial before them, and
@@ -48,6 +49,8 @@ def searches() -> list[dict]:
             continue
         trials = record.get("trials")
         if not trials or "fold_scores" not in trials[0] or not str(record.get("tool", "")).startswith("automl"):
+            continue
+        if "stop_reason" in trials[0]:  # recorded since c8b6e06: these searches ran with the paired rule
             continue
         key = json.dumps([record.get("task"), [t["fold_scores"] for t in trials]])
         if key not in seen:

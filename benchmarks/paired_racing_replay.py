@@ -69,8 +69,9 @@ def replay(record: dict) -> dict[str, int]:
         incumbent = best_completed(study)
         stop_after = None
         if incumbent is not None:
+            completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             for k in range(1, min(len(scores), FOLDS - 1) + 1):
-                if paired_race(study, incumbent, scores[:k], maximize=True) is not None:
+                if paired_race(completed, incumbent, scores[:k], maximize=True) is not None:
                     stop_after = k
                     break
         if stop_after is not None:

@@ -104,12 +104,13 @@ class FoldRacing(optuna.pruners.BasePruner):
 
     def _decide(self, study: optuna.Study, trial: FrozenTrial, step: int, value: float) -> Stop | None:
         maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
-        incumbent = best_completed(study)
+        completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        incumbent = _best_of(completed, maximize)
         if not self.axis.is_epoch_of_first_fold(step):
             fold = self.axis.fold_of(step)
             stop = race(incumbent, value, fold, maximize, "the best trial ({number})")
             if stop is None and incumbent is not None:
-                stop = paired_race(study, incumbent, self._fold_scores(trial, fold), maximize)
+                stop = paired_race(completed, incumbent, self._fold_scores(trial, fold), maximize)
             return stop
         epoch = step + 1
         stop = at_chance(self.chance, epoch, value, self.warmup_epochs)
@@ -148,10 +149,13 @@ def race(incumbent: FrozenTrial | None, mean: float, fold: int, maximize: bool, 
     return None
 
 
-def paired_race(study: optuna.Study, incumbent: FrozenTrial, scores: list[float], maximize: bool) -> Stop | None:
+def paired_race(
+    completed: list[FrozenTrial], incumbent: FrozenTrial, scores: list[float], maximize: bool
+) -> Stop | None:
     """The paired rule (module docstring): stop when the mean difference of ``scores`` to the
-    incumbent's same folds is below zero by more than ``PAIRED_Z`` standard errors."""
-    spread = paired_spread(study, incumbent, maximize)
+    incumbent's same folds is below zero by more than ``PAIRED_Z`` standard errors (``completed``:
+    the study's completed trials, for the spread)."""
+    spread = paired_spread(completed, incumbent, maximize)
     best = incumbent.user_attrs.get(TrialAttr.FOLD_SCORES) or []
     if spread is None or not scores or len(best) < len(scores):
         return None
@@ -166,12 +170,12 @@ def paired_race(study: optuna.Study, incumbent: FrozenTrial, scores: list[float]
     return None
 
 
-def paired_spread(study: optuna.Study, incumbent: FrozenTrial, maximize: bool) -> float | None:
+def paired_spread(completed: list[FrozenTrial], incumbent: FrozenTrial, maximize: bool) -> float | None:
     """The standard deviation of one fold's difference to the incumbent around its trial's mean
-    difference, pooled over the completed trials; None with fewer than 4 degrees of freedom."""
+    difference, pooled over the ``completed`` trials; None with fewer than 4 degrees of freedom."""
     best = incumbent.user_attrs.get(TrialAttr.FOLD_SCORES) or []
     squares, freedom = 0.0, 0
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+    for trial in completed:
         scores = trial.user_attrs.get(TrialAttr.FOLD_SCORES) or []
         if trial.number == incumbent.number or len(scores) < 2:
             continue
@@ -249,9 +253,12 @@ def not_behind_the_best(study: optuna.Study, trial: FrozenTrial) -> bool:
 def best_completed(study: optuna.Study) -> FrozenTrial | None:
     """The incumbent: the completed trial with the best value (None before any completes)."""
     complete = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    return _best_of(complete, study.direction == optuna.study.StudyDirection.MAXIMIZE)
+
+
+def _best_of(complete: list[FrozenTrial], maximize: bool) -> FrozenTrial | None:
     if not complete:
         return None
-    maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
     return max(complete, key=lambda t: t.value if maximize else -t.value)
 
 

@@ -15,13 +15,15 @@ A replay, not a re-run: a search that had saved those folds would have spent the
 configurations, which this cannot show (compare_peers.py measures that). The same search can sit
 in two folders (a sweep's records copied into another's); it is counted once.
 
-    python benchmarks/paired_racing_replay.py
+    python benchmarks/paired_racing_replay.py                # the package's rule (5 %)
+    python benchmarks/paired_racing_replay.py --alpha 0.1    # the same rule at another threshold
 
 Asserts nothing.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 from collections import defaultdict
 from pathlib import Path
@@ -31,7 +33,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from automl.names import TrialAttr
-from automl.trial.racing import best_completed, paired_race
+from automl.trial.racing import PAIRED_ALPHA, best_completed, paired_race
 
 RESULTS = Path(__file__).parent / "results"
 FOLDS = 5
@@ -59,7 +61,7 @@ def searches() -> list[dict]:
     return found
 
 
-def replay(record: dict) -> dict[str, int]:
+def replay(record: dict, alpha: float) -> dict[str, int]:
     """Folds trained and saved, future incumbents and those the paired rule drops, in one search."""
     study = optuna.create_study(direction="maximize")
     counts = {"folds": 0, "saved": 0, "became_best": 0, "dropped_best": 0}
@@ -71,7 +73,7 @@ def replay(record: dict) -> dict[str, int]:
         if incumbent is not None:
             completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
             for k in range(1, min(len(scores), FOLDS - 1) + 1):
-                if paired_race(completed, incumbent, scores[:k], maximize=True) is not None:
+                if paired_race(completed, incumbent, scores[:k], maximize=True, alpha=alpha) is not None:
                     stop_after = k
                     break
         if stop_after is not None:
@@ -94,12 +96,15 @@ def replay(record: dict) -> dict[str, int]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--alpha", type=float, default=PAIRED_ALPHA, help="stop below this chance of ending ahead")
+    args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     totals: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for record in searches():
         task = record.get("task", "?")
         totals[task]["searches"] += 1
-        for key, value in replay(record).items():
+        for key, value in replay(record, args.alpha).items():
             totals[task][key] += value
             totals["all"][key] += value
         totals["all"]["searches"] += 1

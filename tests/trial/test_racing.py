@@ -8,7 +8,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from automl.names import TrialAttr
-from automl.trial.racing import FoldRacing, StepAxis, not_behind_the_best
+from automl.trial.racing import FoldRacing, StepAxis, not_behind_the_best, paired_race
 
 E = 10  # epochs per fold: fold k ends at step 10k + 9
 AXIS = StepAxis(E)
@@ -101,6 +101,27 @@ def test_the_paired_rule_keeps_a_trial_whose_lag_is_within_the_folds_noise() -> 
 
 def test_the_paired_rule_waits_for_a_second_completed_trial_to_know_the_folds_noise() -> None:
     assert not _decide(FoldRacing(AXIS), _study(incumbent_folds=INCUMBENT), _two_folds(0.89, 0.945))
+
+
+MEDIUM = [0.905, 0.945, 0.935, 0.935, 0.905]  # 0.005 behind on average, +-0.01 around that: a fold spread of 0.01
+
+
+def _running_means(folds: list[float]) -> dict[int, float]:
+    return {AXIS.fold_end(k): sum(folds[: k + 1]) / (k + 1) for k in range(len(folds))}
+
+
+def test_a_lag_the_last_fold_cannot_make_up_is_raced_though_it_is_not_significant() -> None:
+    study = _study(incumbent_folds=INCUMBENT)
+    _complete(study, MEDIUM)
+    pruner = FoldRacing(AXIS)
+    # 0.006 behind on each of 4 folds: 1.2 standard errors (0.01 / sqrt 4), so a 5 % test of a lag keeps it;
+    # to end ahead its last fold must beat the incumbent's by 0.024, more than twice the folds' spread
+    assert _decide(pruner, study, _running_means([f - 0.006 for f in INCUMBENT[:4]]))
+    stop = pruner.stop_of(2)
+    assert stop.kind == "raced" and "likely to end ahead of it over 5 folds" in stop.reason
+    # the same lag after one fold leaves four folds to make it up
+    completed = study.get_trials(states=(TrialState.COMPLETE,))
+    assert paired_race(completed, completed[0], [INCUMBENT[0] - 0.006], maximize=True) is None
 
 
 def test_the_paired_rule_minimizes_too() -> None:

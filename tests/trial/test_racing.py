@@ -26,9 +26,14 @@ def _study(direction: str = "maximize", incumbent_folds: list[float] | None = No
     study = optuna.create_study(direction=direction)
     if incumbent_folds is not None:
         values = {int(k.removeprefix("e")): v for k, v in epochs.items()}
-        values.update({AXIS.fold_end(k): sum(incumbent_folds[: k + 1]) / (k + 1) for k in range(len(incumbent_folds))})
+        values.update(_running_means(incumbent_folds))
         _complete(study, incumbent_folds, values)
     return study
+
+
+def _running_means(folds: list[float]) -> dict[int, float]:
+    """What a trial that scored ``folds`` reports at their ends."""
+    return {AXIS.fold_end(k): sum(folds[: k + 1]) / (k + 1) for k in range(len(folds))}
 
 
 def _complete(study: optuna.Study, folds: list[float], intermediate_values: dict[int, float] | None = None) -> None:
@@ -80,7 +85,7 @@ NOISY = [0.95, 0.90, 0.97, 0.90, 0.93]  # +-0.05 around the incumbent's folds: a
 
 
 def _two_folds(first: float, second: float) -> dict[int, float]:
-    return {AXIS.fold_end(0): first, AXIS.fold_end(1): (first + second) / 2}
+    return _running_means([first, second])
 
 
 def test_a_trial_steadily_behind_on_the_same_folds_is_raced_by_the_paired_rule() -> None:
@@ -104,10 +109,6 @@ def test_the_paired_rule_waits_for_a_second_completed_trial_to_know_the_folds_no
 
 
 MEDIUM = [0.905, 0.945, 0.935, 0.935, 0.905]  # 0.005 behind on average, +-0.01 around that: a fold spread of 0.01
-
-
-def _running_means(folds: list[float]) -> dict[int, float]:
-    return {AXIS.fold_end(k): sum(folds[: k + 1]) / (k + 1) for k in range(len(folds))}
 
 
 def test_a_lag_the_last_fold_cannot_make_up_is_raced_though_it_is_not_significant() -> None:

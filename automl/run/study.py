@@ -106,8 +106,10 @@ def make_pruner(
         return optuna.pruners.NopPruner()
     min_resource = max(1, epochs_per_fold // 4)
     if name == "racing":
+        # brackets from one epoch up, as Hyperband is meant to hedge: the boldest ranks
+        # configurations after their second epoch, the most patient only near the fold's end
         first_fold = optuna.pruners.HyperbandPruner(
-            min_resource=min_resource, max_resource=max(epochs_per_fold - 1, min_resource), reduction_factor=3
+            min_resource=1, max_resource=max(epochs_per_fold - 1, 1), reduction_factor=3
         )
         return FoldRacing(StepAxis(epochs_per_fold), epoch_pruner=first_fold, chance=chance)
     if name == "hyperband":

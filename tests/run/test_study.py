@@ -100,6 +100,28 @@ def test_median_pruner_prunes_a_bad_trial() -> None:
     assert bad.should_prune()
 
 
+def test_racing_ranks_configurations_after_their_second_epoch_of_a_long_first_fold() -> None:
+    """Hyperband's boldest bracket in the first fold compares configurations after 2 epochs, not
+    after a quarter of the fold's epoch ceiling (25 here, as in the shipped image space)."""
+    pruner = make_pruner("racing", epochs_per_fold=25, n_splits=5)
+    study = optuna.create_study(
+        study_name="rungs", direction="maximize", pruner=pruner
+    )  # named: brackets are seeded by it
+    stopped_at = []
+    for number in range(12):
+        trial = study.ask()
+        quality = 0.95 - 0.05 * number  # every configuration worse than the one before
+        for step in range(24):
+            trial.report(quality * min(1.0, (step + 1) / 5), step)
+            if trial.should_prune():
+                stopped_at.append(step)
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+                break
+        else:
+            study.tell(trial, quality)
+    assert stopped_at and min(stopped_at) == 1, stopped_at  # step 1: the end of the second epoch
+
+
 @pytest.mark.parametrize(
     ("url", "shown"),
     [

@@ -27,10 +27,11 @@ end of fold ``k`` reports the running mean of its fold scores at step ``(k + 1)Â
   folds, one whose lag the remaining folds can no longer make up.
 - **Epochs of the first fold**: a trial whose validation accuracy is still at chance (the
   majority class's rate) after a few epochs stops at once; otherwise an epoch pruner (Optuna's
-  Hyperband over the first fold's epochs, brackets from one epoch up) may stop it. A trial stopped there while it was not
-  behind the incumbent at the same epoch was cut by rung arithmetic, not by its scores: it is
-  *promising*, and the search runs it again to the end when the budget allows (a trial whose
-  user attribute ``completes`` names the one it completes; epoch pruning skips it).
+  Hyperband over the first fold's epochs, brackets from one epoch up) may stop it. A trial
+  stopped there while it was not behind the incumbent at the same epoch was cut by rung
+  arithmetic, not by its scores: it is *promising*, and the search runs it again to the end when
+  the budget allows (a trial whose user attribute ``completes`` names the one it completes; epoch
+  pruning skips it).
 - **The time budget** stops a trial at its next epoch; one that was not behind the incumbent then
   (``not_behind_the_best``) is promising too: a resumed search runs it to the end first.
 """

@@ -107,7 +107,7 @@ def make_pruner(
     min_resource = max(1, epochs_per_fold // 4)
     if name == "racing":
         # brackets from one epoch up, as Hyperband is meant to hedge: the boldest ranks
-        # configurations after their second epoch, the most patient only near the fold's end
+        # configurations after their second epoch, the most patient not before their tenth
         first_fold = optuna.pruners.HyperbandPruner(
             min_resource=1, max_resource=max(epochs_per_fold - 1, 1), reduction_factor=3
         )

@@ -104,9 +104,8 @@ def test_racing_ranks_configurations_after_their_second_epoch_of_a_long_first_fo
     """Hyperband's boldest bracket in the first fold compares configurations after 2 epochs, not
     after a quarter of the fold's epoch ceiling (25 here, as in the shipped image space)."""
     pruner = make_pruner("racing", epochs_per_fold=25, n_splits=5)
-    study = optuna.create_study(
-        study_name="rungs", direction="maximize", pruner=pruner
-    )  # named: brackets are seeded by it
+    # a named study: Hyperband assigns trials to brackets by a hash of the study's name
+    study = optuna.create_study(study_name="rungs", direction="maximize", pruner=pruner)
     stopped_at = []
     for number in range(12):
         trial = study.ask()

@@ -167,7 +167,8 @@ def _rnn(arch: dict[str, Any], input_shape: tuple[int, ...], blocks: _Blocks) ->
 
 
 def _transformer(arch: dict[str, Any], input_shape: tuple[int, ...], blocks: _Blocks) -> list[Layer]:
-    """Embedding (+ learned positions), self-attention encoder blocks, global pooling."""
+    """Embedding (+ learned positions), self-attention encoder blocks (post-norm, or pre-norm with a
+    final norm after the last block with ``norm: pre``), global pooling."""
     layers = _embedding(arch, input_shape, blocks, "transformer")
     if arch.get("positional_embedding", True):
         positions = {"sequence_length": input_shape[0], "output_dim": layers[0].params["output_dim"]}
@@ -177,8 +178,14 @@ def _transformer(arch: dict[str, Any], input_shape: tuple[int, ...], blocks: _Bl
         "key_dim": int(arch.get("key_dim", 16)),
         "ff_units": int(arch.get("ff_units", 64)),
         "dropout": blocks.dropout,
+        "norm": arch.get("norm", "post"),
     }
-    layers += [Layer("transformer_block", block) for _ in range(int(arch.get("n_blocks", 1)))]
+    n_blocks = int(arch.get("n_blocks", 1))
+    final_norm = block["norm"] == "pre"  # a pre-norm stack ends with a layer norm
+    layers += [
+        Layer("transformer_block", {**block, "final_norm": final_norm and index == n_blocks - 1})
+        for index in range(n_blocks)
+    ]
     return layers + _sequence_head(arch, blocks, default="global_avg")
 
 

@@ -110,11 +110,12 @@ def _rnn(p: dict[str, Any], shape: Shape, lstm_bias_vectors: int) -> tuple[int, 
 
 def _transformer_block(p: dict[str, Any], width: int) -> int:
     """Query, key and value projections to ``heads * key_dim`` and the output projection back, all with
-    biases; the feed-forward layers; gamma and beta of the two layer norms."""
+    biases; the feed-forward layers; gamma and beta of the two layer norms (three with ``final_norm``)."""
     inner, ff_units = int(p["heads"]) * int(p["key_dim"]), int(p["ff_units"])
     attention = 3 * _dense(width, inner) + _dense(inner, width)
     feed_forward = _dense(width, ff_units) + _dense(ff_units, width)
-    return attention + feed_forward + 2 * 2 * width
+    norms = 3 if p.get("norm") == "pre" and p.get("final_norm") else 2
+    return attention + feed_forward + norms * 2 * width
 
 
 def _residual_block(p: dict[str, Any], shape: Shape) -> tuple[int, Shape]:

@@ -28,7 +28,9 @@ TEXT_LAYER_KINDS = (
     "pool1d",  # {mode: max|avg, size}  (stride = size)
     "global_pool1d",  # {mode: max|avg}: (steps, channels) -> (channels,)
     "rnn",  # {cell: lstm|gru, units, bidirectional, return_sequences}
-    "transformer_block",  # {heads, key_dim, ff_units, dropout}: post-norm self-attention + feed-forward
+    # {heads, key_dim, ff_units, dropout, norm: pre|post (post when absent), final_norm}: self-attention +
+    # feed-forward; a pre-norm stack's last block sets final_norm (a layer norm on its output)
+    "transformer_block",
 )
 LAYER_KINDS = (
     "flatten",  # {}

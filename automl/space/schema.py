@@ -148,6 +148,7 @@ ARCHITECTURES = Branches(
                 "heads": Number(1, 64, integer=True),
                 "key_dim": Number(1, 1024, integer=True),
                 "ff_units": WIDTH,
+                "norm": Choice(("pre", "post"), "norm"),
                 "head": SEQUENCE_HEAD,
                 "dense_units": Number(0, 16384, integer=True),
             }

@@ -56,6 +56,7 @@ FAMILY_CASES = {
         "architecture.rnn.head": "last",
     },
     "transformer": {"architecture.family": "transformer", "architecture.transformer.positional_embedding": True},
+    "transformer-pre-norm": {"architecture.family": "transformer", "architecture.transformer.norm": "pre"},
 }
 
 
@@ -136,6 +137,12 @@ PARITY_CASES: dict[str, tuple[Layer, ...]] = {
         Layer("transformer_block", {"heads": 2, "key_dim": 3, "ff_units": 8, "dropout": 0.1}),
         Layer("transformer_block", {"heads": 1, "key_dim": 4, "ff_units": 5, "dropout": 0.0}),
         Layer("global_pool1d", {"mode": "avg"}),
+    ),
+    "transformer-pre-norm": (
+        EMBED,
+        Layer("transformer_block", {"heads": 2, "key_dim": 3, "ff_units": 8, "dropout": 0.1, "norm": "pre"}),
+        Layer("transformer_block", {"heads": 1, "key_dim": 4, "ff_units": 5, "norm": "pre", "final_norm": True}),
+        Layer("global_pool1d", {"mode": "max"}),
     ),
 }
 

@@ -88,6 +88,13 @@ CASES = {
         Layer("transformer_block", {"heads": 1, "key_dim": 4, "ff_units": 5, "dropout": 0.0}),
         Layer("global_pool1d", {"mode": "avg"}),
     ),
+    "text-pre-norm-transformer": spec(
+        (STEPS,),
+        EMBEDDING,
+        Layer("transformer_block", {"heads": 2, "key_dim": 3, "ff_units": 7, "norm": "pre"}),
+        Layer("transformer_block", {"heads": 1, "key_dim": 4, "ff_units": 5, "norm": "pre", "final_norm": True}),
+        Layer("global_pool1d", {"mode": "max"}),
+    ),
     "lstm-last": spec((STEPS,), EMBEDDING, rnn("lstm", 5)),
     "lstm-bidirectional-stacked": spec(
         (STEPS,), EMBEDDING, rnn("lstm", 5, bidirectional=True, return_sequences=True), rnn("lstm", 3, True)

@@ -100,9 +100,16 @@ def test_transformer_blocks_share_their_settings_and_take_the_dropout() -> None:
         "global_pool1d",
     ]
     assert spec.layers[1].params == {"sequence_length": STEPS, "output_dim": 32}
-    assert spec.layers[2].params == {"heads": 4, "key_dim": 8, "ff_units": 64, "dropout": 0.1}
+    block = {"heads": 4, "key_dim": 8, "ff_units": 64, "dropout": 0.1, "norm": "post", "final_norm": False}
+    assert [layer.params for layer in spec.layers[2:4]] == [block, block]
     no_positions = build(config({**arch, "positional_embedding": False}))
     assert "positional_embedding" not in kinds(no_positions)
+
+
+def test_a_pre_norm_transformer_stack_ends_with_a_final_norm() -> None:
+    arch = {"family": "transformer", "n_blocks": 3, "norm": "pre"}
+    blocks = [layer.params for layer in build(config(arch)).layers if layer.kind == "transformer_block"]
+    assert [(block["norm"], block["final_norm"]) for block in blocks] == [("pre", False), ("pre", False), ("pre", True)]
 
 
 @pytest.mark.parametrize("family", ["text_cnn", "rnn", "transformer"])
@@ -127,6 +134,7 @@ def test_the_shipped_text_space_default_is_a_text_cnn() -> None:
     [
         ("{family: rnn, cell: rnn}", "unknown cell 'rnn'; allowed: lstm, gru"),
         ("{family: transformer, heads: 0}", "value 0 is out of range; allowed: [1, 64]"),
+        ("{family: transformer, norm: sandwich}", "unknown norm 'sandwich'; allowed: pre, post"),
         ("{family: text_cnn, head: flatten}", "unknown head 'flatten'; allowed: global_avg, global_max"),
         ("{family: rnn, pooling: max}", "unknown key 'pooling'"),
     ],

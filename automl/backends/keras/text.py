@@ -67,18 +67,26 @@ def text_layer(layer: Layer, regularizer: Any) -> Callable[[Any], Any]:
 
 
 def _transformer_block(p: dict[str, Any], regularizer: Any) -> Callable[[Any], Any]:
-    """Post-norm encoder block: x = norm(x + drop(attention(x))); x = norm(x + drop(ff(x)))."""
-    rate = float(p.get("dropout", 0.0))
+    """Encoder block. Pre-norm (``norm: pre``): x = x + drop(attention(norm(x))); x = x + drop(ff(norm(x))),
+    then norm(x) when ``final_norm`` (the last block of a stack). Post-norm (``post``, the default of a
+    spec without ``norm``): x = norm(x + drop(attention(x))); x = norm(x + drop(ff(x)))."""
+    rate, pre_norm = float(p.get("dropout", 0.0)), p.get("norm", "post") == "pre"
 
-    def residual(x: Any, branch: Any) -> Any:
-        added = keras.layers.Add()([x, keras.layers.Dropout(rate)(branch)])
-        return keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON)(added)
+    def norm(x: Any) -> Any:
+        return keras.layers.LayerNormalization(epsilon=LAYER_NORM_EPSILON)(x)
+
+    def residual(x: Any, branch: Callable[[Any], Any]) -> Any:
+        if pre_norm:
+            return keras.layers.Add()([x, keras.layers.Dropout(rate)(branch(norm(x)))])
+        return norm(keras.layers.Add()([x, keras.layers.Dropout(rate)(branch(x))]))
 
     def apply(x: Any) -> Any:
-        heads, key_dim = int(p["heads"]), int(p["key_dim"])
+        heads, key_dim, width = int(p["heads"]), int(p["key_dim"]), int(x.shape[-1])
         attention = keras.layers.MultiHeadAttention(heads, key_dim, kernel_regularizer=regularizer)
-        x = residual(x, attention(x, x))
-        hidden = keras.layers.Dense(int(p["ff_units"]), activation="relu", kernel_regularizer=regularizer)(x)
-        return residual(x, keras.layers.Dense(int(x.shape[-1]), kernel_regularizer=regularizer)(hidden))
+        x = residual(x, lambda h: attention(h, h))
+        hidden = keras.layers.Dense(int(p["ff_units"]), activation="relu", kernel_regularizer=regularizer)
+        output = keras.layers.Dense(width, kernel_regularizer=regularizer)
+        x = residual(x, lambda h: output(hidden(h)))
+        return norm(x) if pre_norm and p.get("final_norm") else x
 
     return apply

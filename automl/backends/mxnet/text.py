@@ -111,38 +111,66 @@ class _RNN(nn.HybridBlock):
 
 
 class _TransformerBlock(nn.HybridBlock):
-    """Keras' MultiHeadAttention (self-attention, biases on every projection) inside a post-norm
-    encoder block: x = norm(x + drop(attention(x))); x = norm(x + drop(ff(x))).
+    """Keras' MultiHeadAttention (self-attention, biases on every projection) inside an encoder
+    block, pre-norm or post-norm as ``automl.backends.keras.text`` builds it (the final norm of a
+    pre-norm stack included). Parameters are registered in the order of Keras' weights.
     """
 
-    def __init__(self, width: int, heads: int, key_dim: int, ff_units: int, dropout: float, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        width: int,
+        heads: int,
+        key_dim: int,
+        ff_units: int,
+        dropout: float,
+        pre_norm: bool = False,
+        final_norm: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
-        self.heads, self.scale = heads, 1.0 / math.sqrt(key_dim)
+        self.heads, self.scale, self.pre_norm = heads, 1.0 / math.sqrt(key_dim), pre_norm
         inner = heads * key_dim
+        if pre_norm:
+            self.attention_norm = nn.LayerNorm(epsilon=LAYER_NORM_EPSILON, in_channels=width)
         self.query = nn.Dense(inner, flatten=False, in_units=width)
         self.key = nn.Dense(inner, flatten=False, in_units=width)
         self.value = nn.Dense(inner, flatten=False, in_units=width)
         self.attention_output = nn.Dense(width, flatten=False, in_units=inner)
         self.attention_dropout = nn.Dropout(dropout)
-        self.attention_norm = nn.LayerNorm(epsilon=LAYER_NORM_EPSILON, in_channels=width)
+        if not pre_norm:
+            self.attention_norm = nn.LayerNorm(epsilon=LAYER_NORM_EPSILON, in_channels=width)
+        else:
+            self.output_norm = nn.LayerNorm(epsilon=LAYER_NORM_EPSILON, in_channels=width)
         self.hidden = nn.Dense(ff_units, activation="relu", flatten=False, in_units=width)
         self.output = nn.Dense(width, flatten=False, in_units=ff_units)
         self.output_dropout = nn.Dropout(dropout)
-        self.output_norm = nn.LayerNorm(epsilon=LAYER_NORM_EPSILON, in_channels=width)
+        if not pre_norm:
+            self.output_norm = nn.LayerNorm(epsilon=LAYER_NORM_EPSILON, in_channels=width)
+        self.final_norm = nn.LayerNorm(epsilon=LAYER_NORM_EPSILON, in_channels=width) if final_norm else None
 
     def _split_heads(self, F: Any, x: Any) -> Any:
         """(batch, steps, heads * key_dim) -> (batch * heads, steps, key_dim)."""
         x = F.transpose(F.reshape(x, shape=(0, 0, -4, self.heads, -1)), axes=(0, 2, 1, 3))
         return F.reshape(x, shape=(-3, 0, 0))
 
-    def hybrid_forward(self, F: Any, x: Any) -> Any:
+    def _attention(self, F: Any, x: Any) -> Any:
         query = self._split_heads(F, self.query(x)) * self.scale
         key, value = self._split_heads(F, self.key(x)), self._split_heads(F, self.value(x))
         weights = F.softmax(F.batch_dot(query, key, transpose_b=True), axis=-1)
         context = F.reshape(F.batch_dot(weights, value), shape=(-4, -1, self.heads, 0, 0))  # (b, heads, steps, k)
         context = F.reshape(F.transpose(context, axes=(0, 2, 1, 3)), shape=(0, 0, -3))  # (b, steps, heads * k)
-        x = self.attention_norm(x + self.attention_dropout(self.attention_output(context)))
-        return self.output_norm(x + self.output_dropout(self.output(self.hidden(x))))
+        return self.attention_dropout(self.attention_output(context))
+
+    def _feed_forward(self, x: Any) -> Any:
+        return self.output_dropout(self.output(self.hidden(x)))
+
+    def hybrid_forward(self, F: Any, x: Any) -> Any:
+        if not self.pre_norm:
+            x = self.attention_norm(x + self._attention(F, x))
+            return self.output_norm(x + self._feed_forward(x))
+        x = x + self._attention(F, self.attention_norm(x))
+        x = x + self._feed_forward(self.output_norm(x))
+        return x if self.final_norm is None else self.final_norm(x)
 
 
 def text_blocks(layer: Layer, shape: tuple[int, ...]) -> tuple[list[nn.HybridBlock], tuple[int, ...]]:
@@ -181,7 +209,13 @@ def text_blocks(layer: Layer, shape: tuple[int, ...]) -> tuple[list[nn.HybridBlo
         return [block], (steps, width) if return_sequences else (width,)
     if kind == "transformer_block":
         block = _TransformerBlock(
-            channels, int(p["heads"]), int(p["key_dim"]), int(p["ff_units"]), float(p.get("dropout", 0.0))
+            channels,
+            int(p["heads"]),
+            int(p["key_dim"]),
+            int(p["ff_units"]),
+            float(p.get("dropout", 0.0)),
+            pre_norm=p.get("norm", "post") == "pre",
+            final_norm=bool(p.get("final_norm", False)),
         )
         return [block], shape
     raise TrialFailed(f"the MXNet backend cannot build layer kind {kind!r}")

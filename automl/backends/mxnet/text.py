@@ -146,7 +146,9 @@ class _TransformerBlock(nn.HybridBlock):
         self.output_dropout = nn.Dropout(dropout)
         if not pre_norm:
             self.output_norm = nn.LayerNorm(epsilon=LAYER_NORM_EPSILON, in_channels=width)
-        self.final_norm = nn.LayerNorm(epsilon=LAYER_NORM_EPSILON, in_channels=width) if final_norm else None
+        self.final_norm = None  # a post-norm block ends with its own norm
+        if pre_norm and final_norm:
+            self.final_norm = nn.LayerNorm(epsilon=LAYER_NORM_EPSILON, in_channels=width)
 
     def _split_heads(self, F: Any, x: Any) -> Any:
         """(batch, steps, heads * key_dim) -> (batch * heads, steps, key_dim)."""

@@ -298,3 +298,19 @@ def _copy_keras_weights(keras_model: Any, network: Any) -> None:
     for param, weight in zip(params, weights, strict=True):
         assert param.shape == weight.shape, (param.name, param.shape, weight.shape)
         param.set_data(mx.nd.array(weight))
+
+
+@pytest.mark.parametrize("norm", ["post", "pre"])
+def test_only_a_post_norm_block_ends_on_a_layer_norm(norm: str) -> None:
+    """At initialisation (gamma 1, beta 0) a post-norm block's every position has mean 0 over its
+    channels; a pre-norm block without a final norm adds its branches to the unnormalised input."""
+    import keras
+
+    from automl.backends.keras.text import text_layer
+
+    block = Layer("transformer_block", {"heads": 1, "key_dim": 4, "ff_units": 8, "norm": norm})
+    inputs = keras.Input((5, 6))
+    model = keras.Model(inputs, text_layer(block, None)(inputs))
+    x = np.random.default_rng(0).normal(3.0, 2.0, size=(4, 5, 6)).astype(np.float32)
+    position_means = np.abs(model.predict(x, verbose=0).mean(axis=-1))
+    assert (position_means.max() < 1e-3) == (norm == "post")

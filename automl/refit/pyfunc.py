@@ -83,10 +83,16 @@ def _model_arguments(fitted: FittedModel | FittedEnsemble, example: Any, saved: 
         "python_model": str(Path(__file__).with_name("pyfunc_entry.py")),
         "code_paths": [str(PACKAGE_DIR)],  # the automl package travels with the model
         "artifacts": {ARTIFACT_KEY: saved},
-        "signature": infer_signature(model_input, fitted.predict(example)),
+        "signature": infer_signature(model_input, _one_model(fitted).predict(example)),
         "input_example": _input_example(fitted, example),
         "pip_requirements": requirements(fitted),
     }
+
+
+def _one_model(fitted: FittedModel | FittedEnsemble) -> FittedModel:
+    """A single model inside ``fitted``: its predictions have the ensemble's shape and type, at the
+    cost of one model's first call (each model traces its graph once)."""
+    return fitted.leaves()[0] if isinstance(fitted, FittedEnsemble) else fitted
 
 
 def requirements(fitted: FittedModel | FittedEnsemble) -> list[str]:

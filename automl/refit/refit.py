@@ -265,14 +265,17 @@ def refit_estimate(trial: optuna.trial.FrozenTrial, models: int = 1) -> float:
     return models * float(trial.user_attrs.get(TrialAttr.DURATION_S, 0.0)) / len(folds)
 
 
-BAG_LOAD_S = 1.0  # loading one kept fold model back (a Keras model on 2 cores: 0.2-0.6 s), with its share of logging
+# logging one model as part of the final MLflow model: saving it, and MLflow loading it back to
+# predict the input example (a Keras model on 2 cores: 6.8 s for 10 fold models, 2026-12-05)
+LOG_MODEL_S = 0.7
+BAG_LOAD_S = 1.0  # loading one kept fold model back (a Keras model on 2 cores: 0.1-0.3 s), and logging it
 
 
 def final_estimate(trial: optuna.trial.FrozenTrial, *, bagged: bool, refit_models: int = 1) -> float:
-    """Seconds to make ``trial``'s final model: load its kept fold models, or refit it."""
+    """Seconds to make ``trial``'s final model and log it: load its kept fold models, or refit it."""
     if bagged and trial.user_attrs.get(TrialAttr.FOLD_MODELS):
         return BAG_LOAD_S * len(trial.user_attrs.get(TrialAttr.FOLD_SCORES) or [0])
-    return refit_estimate(trial, refit_models)
+    return refit_estimate(trial, refit_models) + refit_models * LOG_MODEL_S
 
 
 def _better(value: float, than: float, metric: Metric) -> bool:

@@ -9,6 +9,7 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 
 from automl.names import TrialAttr
+from automl.refit.refit import LOG_MODEL_S
 from automl.run.budget import (
     ENSEMBLE_S,
     FINISH_S,
@@ -38,11 +39,12 @@ def test_trials_stop_early_enough_to_refit_the_best_trial_within_the_budget() ->
     assert clock.trial_deadline(study) == 1300.0 - FINISH_S - REFIT_SHARE_BEFORE_ANY * 300  # no trial yet: a guess
     _complete(study, 20.0, value=0.8)  # 4 s a fold: a refit trains like one more fold model
     _complete(study, 40.0, value=0.9)  # 8 s a fold, and the best
-    assert clock.refit_seconds(study) == [8.0]  # the best trial's time per fold, not a median
-    assert clock.trial_deadline(study) == 1300.0 - FINISH_S - 8.0
+    # the best trial's time per fold (not a median), and logging the model
+    assert clock.refit_seconds(study) == [8.0 + LOG_MODEL_S]
+    assert clock.trial_deadline(study) == 1300.0 - FINISH_S - 8.0 - LOG_MODEL_S
     averaged = JobClock(start=1000.0, timeout=300.0, n_splits=5, refits=1, refit_models=3)
-    assert averaged.refit_seconds(study) == [24.0]  # --refit-models 3: three such models
-    assert averaged.trial_deadline(study) == 1300.0 - FINISH_S - 24.0
+    assert averaged.refit_seconds(study) == [24.0 + 3 * LOG_MODEL_S]  # --refit-models 3: three such models
+    assert averaged.trial_deadline(study) == 1300.0 - FINISH_S - 24.0 - 3 * LOG_MODEL_S
 
 
 def test_an_ensemble_reserves_its_likely_members_and_the_selection() -> None:
@@ -51,16 +53,16 @@ def test_an_ensemble_reserves_its_likely_members_and_the_selection() -> None:
     study = optuna.create_study(direction="maximize")
     clock = JobClock(start=1000.0, timeout=300.0, n_splits=5, refits=3)
     _complete(study, 10.0, value=0.95)  # the best: 2 s a fold
-    assert clock.refit_seconds(study) == [2.0, 2.0, 2.0]
+    assert clock.refit_seconds(study) == [2.0 + LOG_MODEL_S] * 3
     _complete(study, 50.0, value=0.94)  # a likely member: 10 s a fold
     _complete(study, 5.0, value=0.5)  # a poor trial: 1 s a fold, not a likely member
     _complete(study, 15.0, value=0.93)
-    assert clock.refit_seconds(study) == [2.0, 10.0, 3.0]
-    assert clock.trial_deadline(study) == 1300.0 - FINISH_S - ENSEMBLE_S - 15.0
+    assert clock.refit_seconds(study) == [2.0 + LOG_MODEL_S, 10.0 + LOG_MODEL_S, 3.0 + LOG_MODEL_S]
+    assert clock.trial_deadline(study) == 1300.0 - FINISH_S - ENSEMBLE_S - 15.0 - 3 * LOG_MODEL_S
     minimizing = optuna.create_study(direction="minimize")
     _complete(minimizing, 10.0, value=0.1)
     _complete(minimizing, 50.0, value=0.9)
-    assert JobClock(1000.0, 300.0, 5, refits=1).refit_seconds(minimizing) == [2.0]
+    assert JobClock(1000.0, 300.0, 5, refits=1).refit_seconds(minimizing) == [2.0 + LOG_MODEL_S]
 
 
 def test_the_reserve_is_capped_and_no_budget_has_no_deadline() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pytest
+from mlflow.models import infer_signature
 from sklearn.datasets import load_digits
 
 import automl
@@ -91,6 +92,9 @@ def test_the_handed_over_model_saves_loads_and_serves_through_mlflow(
     np.testing.assert_array_equal(load_fitted(tmp_path / "saved").predict(X), model.predict(X))
     served = mlflow.pyfunc.load_model(bagged_search.model_uri).predict(X.reshape(len(X), -1))
     np.testing.assert_array_equal(np.asarray(served), model.predict(X))
+    # the output schema was inferred from one member's predictions: the whole ensemble's have it too
+    logged = mlflow.models.get_model_info(bagged_search.model_uri).signature
+    assert logged.outputs == infer_signature(X.reshape(len(X), -1), model.predict(X)).outputs
 
 
 def test_a_search_with_a_constraint_hands_over_one_refit_model_that_meets_it(tmp_path: Path) -> None:

@@ -268,7 +268,8 @@ def refit_estimate(trial: optuna.trial.FrozenTrial, models: int = 1) -> float:
 # logging one model as part of the final MLflow model: saving it, and MLflow loading it back to
 # predict the input example (a Keras model on 2 cores: 6.8 s for 10 fold models, 2026-12-05)
 LOG_MODEL_S = 0.7
-BAG_LOAD_S = 1.0  # loading one kept fold model back (a Keras model on 2 cores: 0.1-0.3 s), and logging it
+LOAD_MODEL_S = 0.3  # loading one kept fold model back from its trial's run (a Keras model on 2 cores: 0.1-0.3 s)
+BAG_LOAD_S = LOAD_MODEL_S + LOG_MODEL_S  # a kept fold model in the final model: loaded, then logged
 
 
 def final_estimate(trial: optuna.trial.FrozenTrial, *, bagged: bool, refit_models: int = 1) -> float:

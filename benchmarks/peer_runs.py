@@ -169,6 +169,8 @@ def _trial_summary(trial: Any) -> dict[str, Any]:
         "move": attrs.get("move"),
         "completes": attrs.get("completes"),
         "family": trial.params.get("architecture.family"),
+        "params": trial.params,
+        "curve": [trial.intermediate_values[step] for step in sorted(trial.intermediate_values)],
     }
 
 

@@ -76,6 +76,8 @@ def measure(space: str, task: str | None, backend: str, draws: int, seed: int, l
                 "seconds": d.seconds,
                 "at_chance": report.at_chance(d),
                 "failed": d.failed,
+                "curve": d.curve,
+                "epoch_ends": d.epoch_ends,
                 "config": d.config,
             }
             for d in report.draws

@@ -41,6 +41,8 @@ class Draw:
     seconds: float
     failed: str | None = None
     params: dict[str, Any] = field(default_factory=dict)  # the Optuna parameters that drew it
+    curve: list[float] = field(default_factory=list)  # the fold's validation score after each epoch
+    epoch_ends: list[float] = field(default_factory=list)  # seconds from the draw's start to each epoch's end
 
 
 @dataclass
@@ -137,6 +139,15 @@ def _train(
     backend = get_backend(backend_name)
     start = time.perf_counter()
     config: dict[str, Any] = {}
+    curve: list[float] = []
+    epoch_ends: list[float] = []
+
+    def on_epoch(fold: int, epoch: int, logs: dict[str, float]) -> bool:
+        if f"val_{metric.name}" in logs:
+            curve.append(float(logs[f"val_{metric.name}"]))
+            epoch_ends.append(time.perf_counter() - start)
+        return False
+
     try:
         config = parts.space.sample(trial)
 
@@ -144,7 +155,7 @@ def _train(
             built = build_spec_for(config, parts.dataset, shape)
             return built if max_epochs is None else built.with_training(epochs=min(built.epochs, max_epochs))
 
-        result = cross_validate(spec, backend, folds, metric, seed=seed + number)
+        result = cross_validate(spec, backend, folds, metric, seed=seed + number, on_epoch=on_epoch)
         score = result.mean if np.isfinite(result.mean) else None
         failed = None if score is not None else "the score is not finite"
     except Exception as exc:  # a draw that cannot train ends at chance, like a failed trial
@@ -153,4 +164,5 @@ def _train(
         backend.release()
     chance = _chance(parts, metric)
     seconds = time.perf_counter() - start
-    return Draw(number, config, chance if score is None else float(score), seconds, failed, dict(trial.params))
+    score = chance if score is None else float(score)
+    return Draw(number, config, score, seconds, failed, dict(trial.params), curve, epoch_ends)

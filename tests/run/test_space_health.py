@@ -31,3 +31,7 @@ def test_at_most_a_tenth_of_the_random_draws_end_at_chance(name: str) -> None:
     at_chance = [(d.number, round(d.score, 3), d.config) for d in report.draws if report.at_chance(d)]
     assert report.fraction_at_chance <= MAX_AT_CHANCE, (report.chance, report.default_score, at_chance)
     assert report.default_score > report.chance + 0.3  # the default configuration itself learns
+    for draw in report.draws:  # each trained draw records its learning curve, one score per epoch
+        if draw.failed is None:
+            assert 1 <= len(draw.curve) == len(draw.epoch_ends) <= MAX_EPOCHS[task], draw.number
+            assert draw.epoch_ends == sorted(draw.epoch_ends) and draw.epoch_ends[-1] <= draw.seconds

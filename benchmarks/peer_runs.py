@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from peer_space import KerasTunerTrial, Split, build_model, fit_settings, space_of
+from peer_space import KerasTunerTrial, Split, build_model, fit_settings, own_space_file, space_of
 
 N_SPLITS = 5
 VALIDATION_SPLIT = 0.2
@@ -104,7 +104,7 @@ def run_automl(
             seed=seed,
             runs_dir=f"{runs_dir}/runs",
             verbose=False,
-            space=space,
+            space=space or own_space_file(split.task),
             **options,
             **settings,
         )
@@ -268,12 +268,7 @@ def _ensemble_sizes(result: Any, y: np.ndarray, seed: int) -> dict[str, dict[str
 def run_automl_main(task: str, split: Split, seed: int, budget: float) -> dict[str, Any]:
     """The automl of commit 99e8542, called the same way (compare_peers.py puts its tree first on
     PYTHONPATH) with its own shipped space: its budget covered the search only, its refit came after."""
-    from pathlib import Path
-
-    import automl
-
-    tree = Path(automl.__file__).resolve().parents[1]  # the worktree's shipped spaces, not the installed ones
-    return run_automl(task, split, seed, budget, space=str(tree / "search_spaces" / f"{task}.yaml"))
+    return run_automl(task, split, seed, budget)
 
 
 def _time_at_chance(study: Any, split: Split) -> dict[str, float]:

@@ -21,6 +21,7 @@ labelled by what the package is for (``PACKAGE_TOPICS``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -195,11 +196,23 @@ def package_docs() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(texts, dtype=object), np.asarray(labels)
 
 
+def own_space_file(task: str) -> str:
+    """The shipped space of ``task`` in the tree that ``automl`` was imported from.
+
+    An editable install maps ``automl.search_spaces`` to the installed checkout's folder even when
+    ``automl`` itself comes from another worktree on PYTHONPATH, so a name such as ``"text"`` would
+    search the installed checkout's space, not the worktree's.
+    """
+    import automl
+
+    return str(Path(automl.__file__).resolve().parents[1] / "search_spaces" / f"{task}.yaml")
+
+
 def space_of(data_set: str) -> Any:
-    """The shipped space of a data set's task (``distorted-digits``: the image space)."""
+    """The shipped space of a data set's task (``distorted-digits``: the image space), from ``automl``'s own tree."""
     from automl.space import load_space
 
-    return load_space(TASK_OF[data_set])
+    return load_space(own_space_file(TASK_OF[data_set]))
 
 
 class KerasTunerTrial:

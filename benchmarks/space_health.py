@@ -8,6 +8,8 @@ One record per (space, backend, seed) is written to ``--out`` (a folder, default
     python benchmarks/space_health.py --spaces image tabular text natural_images --backends keras mxnet
     python benchmarks/space_health.py --spaces old/image.yaml --task image    # a space file, e.g. an older one
     python benchmarks/space_health.py --table                                 # print the table only
+    python benchmarks/space_health.py --table --out benchmarks/results/space_health_curves \
+        --by training.batch_size --epoch 2     # draws below the at-chance line after epoch 2, by batch size
 """
 
 from __future__ import annotations
@@ -32,6 +34,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", nargs="*", type=int, default=[0])
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--table", action="store_true", help="only print the table of the records in --out")
+    parser.add_argument(
+        "--by", default=None, help="a configuration field (e.g. training.batch_size): group draws by it"
+    )
+    parser.add_argument("--epoch", type=int, default=2, help="with --by: the epoch whose score is compared to the line")
     args = parser.parse_args(argv)
     if not args.table:
         args.out.mkdir(parents=True, exist_ok=True)
@@ -43,6 +49,8 @@ def main(argv: list[str] | None = None) -> None:
                     (args.out / name).write_text(json.dumps(record, indent=1, default=str))
                     print(_row(record), flush=True)
     print_table(args.out)
+    if args.by:
+        print_curves_by(args.out, args.by, args.epoch)
 
 
 def measure(space: str, task: str | None, backend: str, draws: int, seed: int, label: str | None) -> dict[str, Any]:
@@ -104,6 +112,31 @@ def print_table(folder: Path) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|")
     for record in sorted(records, key=lambda r: (r["space"], r["backend"], r["seed"])):
         print(_row(record))
+
+
+def print_curves_by(folder: Path, field: str, epoch: int) -> None:
+    """Per value of the configuration ``field``: how many draws were below the at-chance line after
+    ``epoch`` epochs (where a search's first rung may rank them) and how they ended."""
+    print(f"\n| space | seed | {field} | draws | below the line after epoch {epoch} | ended below it | median final |")
+    print("|---|---|---|---|---|---|---|")
+    for path in sorted(folder.glob("*.json")):
+        record = json.loads(path.read_text())
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for draw in record["draws"]:
+            if "curve" in draw:
+                groups.setdefault(str(_field(draw["config"], field)), []).append(draw)
+        for value, draws in sorted(groups.items()):
+            early = sum(len(d["curve"]) >= epoch and d["curve"][epoch - 1] < record["threshold"] for d in draws)
+            print(
+                f"| {path.stem} | {record['seed']} | {value} | {len(draws)} | {early} | "
+                f"{sum(d['at_chance'] for d in draws)} | {statistics.median(d['score'] for d in draws):.3f} |"
+            )
+
+
+def _field(config: dict[str, Any], dotted: str) -> Any:
+    for key in dotted.split("."):
+        config = config.get(key, {}) if isinstance(config, dict) else {}
+    return config if config != {} else None
 
 
 if __name__ == "__main__":

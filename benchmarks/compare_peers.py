@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
                     record = _run_in_subprocess(tool, task, seed, args.budget, args.main_tree)
                     args.results.mkdir(parents=True, exist_ok=True)
                     path.write_text(json.dumps(record, indent=1, default=str))
-    print(report(args.results))
+    print(report(args.results) if args.against is None else against(args.results, args.against))
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -85,6 +85,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the per-seed records")
     parser.add_argument("--main-tree", type=Path, default=Path(tempfile.gettempdir()) / f"automl-{MAIN_COMMIT}")
     parser.add_argument("--report", action="store_true", help="print the tables of the records only")
+    parser.add_argument(
+        "--against", type=Path, default=None, help="with --report: pair --results with this folder's runs, seed by seed"
+    )
     parser.add_argument("--one", choices=TOOLS, help=argparse.SUPPRESS)  # internal: one tool, one seed
     parser.add_argument("--result", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -164,6 +167,45 @@ def report(folder: Path) -> str:
             lines += [f"  failed runs: {', '.join(failed)}"] if failed else []
             lines.append("")
     return "\n".join(lines)
+
+
+def _records(folder: Path) -> list[dict[str, Any]]:
+    found = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
+    return [r for r in found if "tool" in r and "task" in r and "error" not in r]
+
+
+def against(folder: Path, other: Path) -> str:
+    """The runs in ``folder`` minus the same task, tool and seed in ``other`` (e.g. one commit against
+    another): per-seed figures and paired mean differences with 95 % t-intervals."""
+    ours, theirs = _records(folder), _records(other)
+    lines = [f"# {folder} minus {other}", ""]
+    for task in TASKS:
+        for tool in TOOLS:
+            a = {r["seed"]: r for r in ours if r["task"] == task and r["tool"] == tool}
+            b = {r["seed"]: r for r in theirs if r["task"] == task and r["tool"] == tool}
+            seeds = sorted(set(a) & set(b))
+            if not seeds:
+                continue
+            lines.append(f"## {task}, {tool} (seeds {seeds})")
+            for label, value in PAIRED_FIGURES:
+                mine = {s: value(a[s]) for s in seeds if value(a[s]) is not None}
+                base = {s: value(b[s]) for s in seeds if value(b[s]) is not None}
+                per_seed = ", ".join(f"{mine.get(s, float('nan')):.4g}/{base.get(s, float('nan')):.4g}" for s in seeds)
+                result = paired(mine, base)
+                interval = "" if result is None else f"{result[0]:+.4f} [95% CI {result[1]:+.4f}, {result[2]:+.4f}]"
+                lines.append(f"  {label}: {interval}  (per seed, ours/theirs: {per_seed})")
+            lines.append("")
+    return "\n".join(lines)
+
+
+PAIRED_FIGURES: tuple[tuple[str, Any], ...] = (
+    ("test accuracy", lambda r: r.get("test_accuracy")),
+    ("ensemble test accuracy", lambda r: r.get("ensemble_test_accuracy")),
+    ("first configuration test accuracy", lambda r: r.get("first_test_accuracy")),
+    ("configurations evaluated", lambda r: r.get("trials_run")),
+    ("completed", lambda r: r.get("trials_completed")),
+    ("share of search time at chance", lambda r: (r.get("at_chance") or {}).get("share")),
+)
 
 
 COLUMNS = (

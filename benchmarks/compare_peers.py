@@ -154,8 +154,7 @@ def _by_seed(records: list[dict[str, Any]], tool: str, key: str) -> dict[int, fl
 
 def report(folder: Path) -> str:
     """Per task: each tool's figures (mean ± std over seeds), then the goals, paired by seed."""
-    found = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
-    records = [r for r in found if "tool" in r and "task" in r]  # not other notes kept beside the records
+    records = _records(folder)
     lines = []
     for task in TASKS:
         runs = [r for r in records if r["task"] == task and "error" not in r]
@@ -170,14 +169,15 @@ def report(folder: Path) -> str:
 
 
 def _records(folder: Path) -> list[dict[str, Any]]:
+    """The run records in ``folder``, failed runs included (not other notes kept beside them)."""
     found = [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))] if folder.exists() else []
-    return [r for r in found if "tool" in r and "task" in r and "error" not in r]
+    return [r for r in found if "tool" in r and "task" in r]
 
 
 def against(folder: Path, other: Path) -> str:
     """The runs in ``folder`` minus the same task, tool and seed in ``other`` (e.g. one commit against
     another): per-seed figures and paired mean differences with 95 % t-intervals."""
-    ours, theirs = _records(folder), _records(other)
+    ours, theirs = ([r for r in _records(f) if "error" not in r] for f in (folder, other))
     lines = [f"# {folder} minus {other}", ""]
     for task in TASKS:
         for tool in TOOLS:

@@ -142,9 +142,11 @@ def _train(
     curve: list[float] = []
     epoch_ends: list[float] = []
 
+    key = f"val_{metric.name}"
+
     def on_epoch(fold: int, epoch: int, logs: dict[str, float]) -> bool:
-        if f"val_{metric.name}" in logs:
-            curve.append(float(logs[f"val_{metric.name}"]))
+        if key in logs:
+            curve.append(float(logs[key]))
             epoch_ends.append(time.perf_counter() - start)
         return False
 

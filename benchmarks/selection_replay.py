@@ -154,36 +154,46 @@ def rules(saved: Any, seed: int) -> dict[str, np.ndarray]:
 
 
 def report(folder: Path) -> str:
-    by_rule: dict[str, list[tuple[float, float]]] = {}
+    tested: list[tuple[str, dict[str, tuple[float, float]]]] = []  # (task, rule -> (accuracy, log loss))
     rows = []
     for path in sorted(folder.glob("*-seed*.npz")):
         record = json.loads(path.with_suffix(".json").read_text())
         saved = np.load(path)
-        tested = {
+        figures = {
             name: (accuracy(saved["y_test"], p[None])[0], -log_loss(saved["y_test"], p[None])[0])
             for name, p in rules(saved, record["seed"]).items()
         }
-        for name, figures in tested.items():
-            by_rule.setdefault(name, []).append(figures)
-        cells = " | ".join(f"{a:.4f} / {ll:.3f}" for a, ll in tested.values())
+        tested.append((record["task"], figures))
+        cells = " | ".join(f"{a:.4f} / {ll:.3f}" for a, ll in figures.values())
         rows.append(f"| {record['task']} | {record['seed']} | {len(saved['numbers'])} | {cells} |")
     if not rows:
         return "no records"
-    names = list(by_rule)
+    names = list(tested[0][1])
     lines = [
         "test accuracy / test log loss of what each rule hands over, per search",
         "",
         f"| task | seed | kept trials | {' | '.join(names)} |",
         "|---|---|---|" + "---|" * len(names),
         *rows,
-        "",
-        "paired against `best` over all searches: mean difference (SE) in test accuracy, in test log loss",
     ]
-    base = by_rule["best"]
-    for name in names[1:]:
-        accuracy_gain = [a - b[0] for (a, _), b in zip(by_rule[name], base, strict=True)]
-        loss_gain = [ll - b[1] for (_, ll), b in zip(by_rule[name], base, strict=True)]
-        lines.append(f"- {name}: {_mean_se(accuracy_gain)}; {_mean_se(loss_gain)}")
+    tasks = sorted({task for task, _ in tested})
+    for base in ("best", "ens-acc"):  # the single best trial, and automl's hand-over today
+        lines += [
+            "",
+            f"paired against `{base}`, mean difference (SE) in test accuracy; in test log loss (lower is better)",
+            "",
+            f"| rule | {' | '.join(tasks)} | all searches |",
+            "|---|" + "---|" * (len(tasks) + 1),
+        ]
+        for name in names:
+            if name == base:
+                continue
+            cells = []
+            for group in [*([task] for task in tasks), tasks]:
+                pairs = [(f[name], f[base]) for task, f in tested if task in group]
+                gains = [a[0] - b[0] for a, b in pairs], [a[1] - b[1] for a, b in pairs]
+                cells.append(f"{_mean_se(gains[0])}; {_mean_se(gains[1])}")
+            lines.append(f"| {name} | {' | '.join(cells)} |")
     return "\n".join(lines)
 
 

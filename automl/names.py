@@ -30,6 +30,7 @@ class TrialAttr:
     DUPLICATE_OF = "duplicate_of"  # skipped before training: trial N tried the same configuration
     FOLD_MODELS = "fold_models"  # True when the trial's trained fold models are kept in its MLflow run
     CV_MEANS = "cv_means"  # a completed trial's mean over its folds of every metric scored
+    OUT_OF_FOLD_LOG_LOSS = "out_of_fold_log_loss"  # a completed classification trial's: breaks ties of the best
     COSTS = "costs"  # what the model costs: n_params always, model_bytes and latency_ms when a goal names them
     CONSTRAINTS = "constraints"  # per --constraint, its violation (<= 0: met), read by the sampler
     WORKER = "automl.worker"  # the worker id that ran it (w0, w1, a user's --worker-id)

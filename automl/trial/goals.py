@@ -133,14 +133,26 @@ def trial_values(trial: FrozenTrial, names: list[str]) -> dict[str, float]:
 
 
 def ranked_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """The completed trials, best first on the first metric (ties: the earlier trial first)."""
+    """The completed trials, best first on the first metric.
+
+    Ties (equal to 12 decimals: a mean of fold accuracies often ties on a small data set) go to the
+    lower out-of-fold log loss of a classification trial, which tells apart how sure the two were of
+    the rows they got right and wrong; then to the earlier trial.
+    """
     complete = [
         t
         for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
         if t.values and math.isfinite(t.values[0])
     ]
     sign = 1 if maximizes(study) else -1
-    return sorted(complete, key=lambda t: (-sign * t.values[0], t.number))
+    return sorted(
+        complete,
+        key=lambda t: (
+            round(-sign * t.values[0], 12),
+            t.user_attrs.get(TrialAttr.OUT_OF_FOLD_LOG_LOSS, math.inf),
+            t.number,
+        ),
+    )
 
 
 def best_trial(study: optuna.Study) -> FrozenTrial | None:

@@ -23,7 +23,7 @@ from automl.trial.costs import latency_ms, model_bytes
 from automl.trial.cv import CVResult, FoldData, FoldResult, Folds, cross_validate
 from automl.trial.goals import Goals, best_trial
 from automl.trial.interrupts import interrupted, raise_if_interrupted
-from automl.trial.metrics import Metric
+from automl.trial.metrics import CLASSIFICATION, Metric
 from automl.trial.outcome import INTERRUPTED, OUT_OF_TIME, OutOfTime
 from automl.trial.progress import SearchProgress
 from automl.trial.racing import FoldRacing, ParetoRacing, StepAxis, Stop, not_behind_the_best
@@ -31,6 +31,7 @@ from automl.trial.repeats import DuplicateConfiguration, skip_if_repeated
 
 log = get_logger(__name__)
 
+LOG_LOSS = CLASSIFICATION["log_loss"]  # of the out-of-fold predictions: breaks ties of the best trial
 KEPT_FOLD_MODELS = 5  # a trial keeps its fold models when it completes among the best this many so far
 FoldModelSink = Callable[[str, Any, CVResult, Folds], None]  # (run id, backend, cv, folds): save and log them
 
@@ -145,6 +146,9 @@ class Objective:
                 raise ValueError(f"the cross-validated {self.metric.name} is {cv.mean}")
             known = {**_fold_means(cv), **costs}
             trial.set_user_attr(TrialAttr.CV_MEANS, _fold_means(cv))
+            if self.metric.problem_type == "classification":
+                out_of_fold = cv.out_of_fold(self.splits, len(self.dataset.y))
+                trial.set_user_attr(TrialAttr.OUT_OF_FOLD_LOG_LOSS, float(LOG_LOSS.fn(self.dataset.y, out_of_fold)))
             self._stop_if_broken(trial, known, f"after {len(cv.folds)} folds")
             state = "COMPLETE"
             return self.goals.values(known) if self.goals.multi else cv.mean

@@ -11,15 +11,18 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import optuna
 import pytest
 from sklearn.datasets import load_digits
-from sklearn.metrics import accuracy_score
+from sklearn.metrics import accuracy_score, log_loss
 
 import automl
+from automl.names import TrialAttr
 from automl.refit.ensemble import EnsembleChoice, _scores, choose_ensemble
 from automl.refit.fitted import FittedEnsemble, load_fitted
 from automl.refit.refit import FinalModel
 from automl.run.search import _ensemble_summary
+from automl.tracking.tracker import Tracker
 from automl.trial.metrics import get_metric
 
 SPACES = Path(__file__).parents[1] / "spaces"
@@ -96,6 +99,12 @@ def test_a_search_reports_its_ensemble_selection(ensemble_search: automl.SearchR
     summary = ensemble_search.ensemble
     assert summary is not None
     assert summary["ensemble_oof_score"] >= summary["best_single_oof_score"]
+    # each completed trial keeps its out-of-fold log loss, which breaks ties of the best trial
+    tracker = Tracker(ensemble_search.tracking_uri, ensemble_search.study.study_name)
+    y = load_digits(return_X_y=True)[1][:600]
+    for trial in ensemble_search.study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)):
+        out_of_fold = tracker.load_out_of_fold(trial.user_attrs[TrialAttr.MLFLOW_RUN_ID])
+        assert trial.user_attrs[TrialAttr.OUT_OF_FOLD_LOG_LOSS] == pytest.approx(log_loss(y, out_of_fold), rel=1e-5)
     assert set(summary) >= {"members", "selection", "ensemble_corrected_score", "best_single_corrected_score"}
     client = mlflow.MlflowClient(ensemble_search.tracking_uri)
     logged = json.loads(Path(client.download_artifacts(ensemble_search.parent_run_id, "ensemble.json")).read_text())

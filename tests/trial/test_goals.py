@@ -10,7 +10,7 @@ from automl.names import TrialAttr
 from automl.run.settings import SearchSettings
 from automl.run.study import make_pruner, make_sampler
 from automl.trial.costs import parse_conditions, parse_constraint
-from automl.trial.goals import Goals, StoredConstraints, best_trial, pareto_front
+from automl.trial.goals import Goals, StoredConstraints, best_trial, pareto_front, ranked_trials
 from automl.trial.racing import ParetoRacing
 
 
@@ -117,3 +117,15 @@ def test_best_trial_front_and_stored_constraints() -> None:
     assert read(study.trials[0]) == [0.0, 0.0]  # nothing stored: counts as met (it never completes)
     stored = optuna.trial.create_trial(values=[0.5, 3.0], user_attrs={TrialAttr.CONSTRAINTS: [1.5, -2]})
     assert read(stored) == [1.5, -2.0]
+
+
+def test_tied_best_trials_go_to_the_lower_out_of_fold_log_loss() -> None:
+    """Equal mean accuracies (to 12 decimals) are told apart by the out-of-fold log loss, then by number."""
+    study = optuna.create_study(direction="maximize")
+    for value, loss in ((0.9, 0.40), (0.9 + 1e-15, 0.30), (0.95, 0.60), (0.9, None), (0.9, 0.40)):
+        attrs = {} if loss is None else {TrialAttr.OUT_OF_FOLD_LOG_LOSS: loss}
+        study.add_trial(optuna.trial.create_trial(value=value, user_attrs=attrs))
+    assert [t.number for t in ranked_trials(study)] == [2, 1, 0, 4, 3]
+    assert best_trial(study).number == 2
+    study.add_trial(optuna.trial.create_trial(value=0.95, user_attrs={TrialAttr.OUT_OF_FOLD_LOG_LOSS: 0.5}))
+    assert best_trial(study).number == 5

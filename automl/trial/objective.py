@@ -147,8 +147,7 @@ class Objective:
             known = {**_fold_means(cv), **costs}
             trial.set_user_attr(TrialAttr.CV_MEANS, _fold_means(cv))
             if self.metric.problem_type == "classification":
-                out_of_fold = cv.out_of_fold(self.splits, len(self.dataset.y))
-                trial.set_user_attr(TrialAttr.OUT_OF_FOLD_LOG_LOSS, float(LOG_LOSS.fn(self.dataset.y, out_of_fold)))
+                self._record_log_loss(trial, cv)
             self._stop_if_broken(trial, known, f"after {len(cv.folds)} folds")
             state = "COMPLETE"
             return self.goals.values(known) if self.goals.multi else cv.mean
@@ -187,6 +186,12 @@ class Objective:
             self._finish(trial, run_id, state, cv, reason, seconds)
             if backend is not None:
                 backend.release()
+
+    def _record_log_loss(self, trial: optuna.Trial, cv: CVResult) -> None:
+        """Record a completed trial's out-of-fold log loss (none when a prediction is not finite)."""
+        out_of_fold = cv.out_of_fold(self.splits, len(self.dataset.y))
+        if np.isfinite(out_of_fold).all():
+            trial.set_user_attr(TrialAttr.OUT_OF_FOLD_LOG_LOSS, float(LOG_LOSS.fn(self.dataset.y, out_of_fold)))
 
     def _keep_fold_models(self, trial: optuna.Trial, run_id: str, backend: Any, cv: CVResult) -> None:
         """Save a completed trial's fold models to its run when it is among the best so far."""

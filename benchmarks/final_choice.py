@@ -25,10 +25,11 @@ import argparse
 import json
 import math
 import statistics
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+
+from seed_processes import commit, run_each_seed, write_record
 
 RESULTS = Path(__file__).parent / "results" / "final-choice"
 BUDGET_S = 300.0
@@ -66,12 +67,7 @@ def run_seed(task: str, seed: int) -> dict[str, Any]:
         return {"refit_test_accuracy": {str(t.number): _refit_accuracy(t, split, seed, models) for t in complete}}
 
     record = run_automl(task, split, seed, BUDGET_S, after=refit_every_trial, final_model="refit")
-    return {"task": task, "seed": seed, "budget_s": BUDGET_S, "automl_commit": _commit(), **record}
-
-
-def _commit() -> str:
-    command = ["git", "rev-parse", "--short", "HEAD"]
-    return subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
+    return {"task": task, "seed": seed, "budget_s": BUDGET_S, "automl_commit": commit(), **record}
 
 
 def report(folder: Path) -> str:
@@ -119,13 +115,9 @@ def main() -> None:
     args.results.mkdir(parents=True, exist_ok=True)
     if args.one is not None:
         record = run_seed(args.task, args.one)
-        (args.results / f"{args.task}-seed{args.one}.json").write_text(json.dumps(record, indent=1, default=str))
+        write_record(args.results, args.task, args.one, record)
         return
-    for seed in args.seeds:  # each search in its own process, one after another
-        if (args.results / f"{args.task}-seed{seed}.json").exists():
-            continue
-        command = [sys.executable, __file__, "--task", args.task, "--one", str(seed), "--results", str(args.results)]
-        subprocess.run(command, check=True)
+    run_each_seed(__file__, args.task, args.seeds, args.results)
     print(report(args.results))
 
 

@@ -31,7 +31,6 @@ import argparse
 import json
 import math
 import statistics
-import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from seed_processes import commit, run_each_seed, write_record
 
 RESULTS = Path(__file__).parent / "results" / "selection-replay"
 BUDGET_S = 300.0
@@ -86,12 +86,7 @@ def run_seed(task: str, seed: int, folder: Path, budget: float = BUDGET_S) -> di
         return {"kept_trials": numbers}
 
     record = run_automl(task, split, seed, budget, after=save_predictions, refit_first=False, final_model="folds")
-    return {"task": task, "seed": seed, "budget_s": budget, "automl_commit": _commit(), **record}
-
-
-def _commit() -> str:
-    command = ["git", "rev-parse", "--short", "HEAD"]
-    return subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).parent).stdout.strip()
+    return {"task": task, "seed": seed, "budget_s": budget, "automl_commit": commit(), **record}
 
 
 def accuracy(y: np.ndarray, stack: np.ndarray) -> np.ndarray:
@@ -218,14 +213,9 @@ def main() -> None:
     args.results.mkdir(parents=True, exist_ok=True)
     if args.one is not None:
         record = run_seed(args.task, args.one, args.results, args.budget)
-        (args.results / f"{args.task}-seed{args.one}.json").write_text(json.dumps(record, indent=1, default=str))
+        write_record(args.results, args.task, args.one, record)
         return
-    for seed in args.seeds:  # each search in its own process, one after another
-        if (args.results / f"{args.task}-seed{seed}.json").exists():
-            continue
-        command = [sys.executable, __file__, "--task", args.task, "--one", str(seed), "--results", str(args.results)]
-        command += ["--budget", str(args.budget)]
-        subprocess.run(command, check=True)
+    run_each_seed(__file__, args.task, args.seeds, args.results, ["--budget", str(args.budget)])
     print(report(args.results))
 
 

@@ -146,8 +146,6 @@ class Objective:
                 raise ValueError(f"the cross-validated {self.metric.name} is {cv.mean}")
             known = {**_fold_means(cv), **costs}
             trial.set_user_attr(TrialAttr.CV_MEANS, _fold_means(cv))
-            if self.metric.problem_type == "classification":
-                self._record_log_loss(trial, cv)
             self._stop_if_broken(trial, known, f"after {len(cv.folds)} folds")
             state = "COMPLETE"
             return self.goals.values(known) if self.goals.multi else cv.mean
@@ -186,12 +184,6 @@ class Objective:
             self._finish(trial, run_id, state, cv, reason, seconds)
             if backend is not None:
                 backend.release()
-
-    def _record_log_loss(self, trial: optuna.Trial, cv: CVResult) -> None:
-        """Record a completed trial's out-of-fold log loss (none when a prediction is not finite)."""
-        out_of_fold = cv.out_of_fold(self.splits, len(self.dataset.y))
-        if np.isfinite(out_of_fold).all():
-            trial.set_user_attr(TrialAttr.OUT_OF_FOLD_LOG_LOSS, float(LOG_LOSS.fn(self.dataset.y, out_of_fold)))
 
     def _keep_fold_models(self, trial: optuna.Trial, run_id: str, backend: Any, cv: CVResult) -> None:
         """Save a completed trial's fold models to its run when it is among the best so far."""
@@ -316,8 +308,14 @@ class Objective:
                 metrics[f"cv_std.{name}"] = float(np.std(values))
         tags = {(Tag.FAIL_REASON if state == "FAIL" else Tag.STOP_REASON): reason} if reason else {}
         try:
-            if run_id is not None and state == "COMPLETE":
-                self.tracker.log_out_of_fold(run_id, cv.out_of_fold(self.splits, len(self.dataset.y)))
+            if state == "COMPLETE":
+                out_of_fold = cv.out_of_fold(self.splits, len(self.dataset.y))
+                if self.metric.problem_type == "classification" and np.isfinite(out_of_fold).all():
+                    # recorded before the trial ends: it breaks ties of the best trial (``ranked_trials``)
+                    log_loss = float(LOG_LOSS.fn(self.dataset.y, out_of_fold))
+                    trial.set_user_attr(TrialAttr.OUT_OF_FOLD_LOG_LOSS, log_loss)
+                if run_id is not None:
+                    self.tracker.log_out_of_fold(run_id, out_of_fold)
             if run_id is not None:  # None: the trial ended before its MLflow run was opened
                 self.tracker.end_trial(run_id, state, metrics, tags)
         except Exception:  # logging must never turn a finished trial into a lost one

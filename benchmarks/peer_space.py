@@ -11,7 +11,8 @@ Every tool sees the same train/test split (stratified 20% test, split seed 0):
 - image: scikit-learn's digits, 8x8 grey images in [0, 1];
 - tabular: scikit-learn's breast cancer, standardised with the training part's statistics;
 - text: automl's built-in stdlib-docs texts; automl gets the raw texts (its vectorizer is fitted
-  in each fold), the peers token ids from the same vectorizer fitted on the whole training part.
+  in each fold), the peers token ids from the same vectorizer fitted on the whole training part
+  (and so are the document frequencies of their bag-of-words models).
 
 ``package-docs`` is a second text set, which automl's defaults and spaces were never tuned on:
 docstrings of installed third-party packages (numpy, scipy, pandas, scikit-learn, SQLAlchemy),
@@ -241,8 +242,12 @@ class KerasTunerTrial:
 
 
 def build_model(config: dict[str, Any], split: Split) -> tuple[Any, Any]:
-    """The compiled Keras model of a sampled configuration and its `ModelSpec` (automl's own build)."""
+    """The compiled Keras model of a sampled configuration and its `ModelSpec` (automl's own build).
+
+    A bag-of-words model's document frequencies are fitted on the whole training part here, as the
+    peers' vocabulary is (automl fits both on each fold's training rows)."""
     from automl.backends import get_backend
+    from automl.backends.keras.text import adapt_to
     from automl.model import build_spec
 
     spec = build_spec(
@@ -252,7 +257,9 @@ def build_model(config: dict[str, Any], split: Split) -> tuple[Any, Any]:
         problem_type="classification",
         vocab_size=split.vocab_size,
     )
-    return get_backend("keras").build(spec), spec
+    model = get_backend("keras").build(spec)
+    adapt_to(model, split.X_train)
+    return model, spec
 
 
 def fit_settings(spec: Any, y: np.ndarray) -> dict[str, Any]:

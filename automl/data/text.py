@@ -55,6 +55,21 @@ class TextVectorizer:
         return out
 
 
+def inverse_document_frequency(token_ids: np.ndarray, vocab_size: int) -> np.ndarray:
+    """Smoothed inverse document frequency of each token id in rows of ``TextVectorizer`` output,
+    ``ln((1 + n) / (1 + df)) + 1`` as scikit-learn's ``TfidfVectorizer``; 0 for the padding and the
+    unknown-token ids, so that they drop out of a TF-IDF vector. float32 of shape ``(vocab_size,)``."""
+    ids = np.asarray(token_ids).astype(np.int64)
+    if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
+        raise ValueError(f"token ids must lie in [0, {vocab_size}); got {ids.min()} to {ids.max()}")
+    rows = np.repeat(np.arange(len(ids)), ids.shape[1]) if ids.ndim == 2 else np.zeros(0, dtype=np.int64)
+    pairs = np.unique(rows * vocab_size + ids.reshape(-1))  # each (row, token) once
+    document_frequency = np.bincount(pairs % vocab_size, minlength=vocab_size)
+    idf = np.log((1.0 + len(ids)) / (1.0 + document_frequency)) + 1.0
+    idf[[PAD, OOV]] = 0.0
+    return idf.astype(np.float32)
+
+
 def text_dataset(texts: np.ndarray, labels: np.ndarray, *, name: str, max_tokens: int = MAX_TOKENS) -> Dataset:
     """A text classification ``Dataset``; sequence length and vocabulary size are read from the texts.
 

@@ -123,6 +123,20 @@ def _embedding(arch: dict[str, Any], input_shape: tuple[int, ...], blocks: _Bloc
     return [Layer("embedding", {"input_dim": blocks.vocab_size, "output_dim": int(arch.get("embedding_dim", 64))})]
 
 
+def _bag_of_words(arch: dict[str, Any], input_shape: tuple[int, ...], blocks: _Blocks) -> list[Layer]:
+    """The text's TF-IDF vector (word order dropped; idf from the training rows), then dense layers:
+    the classic strong baseline on small corpora, and fast."""
+    if blocks.vocab_size is None or len(input_shape) != 1:
+        raise TrialFailed(
+            "the 'bag_of_words' family needs text input (token ids of shape (sequence_length,) and a vocabulary "
+            f"size); this data has shape {input_shape} and vocab_size {blocks.vocab_size}"
+        )
+    layers = [Layer("tf_idf", {"vocab_size": blocks.vocab_size})]
+    for layer in arch.get("layer") or [{"units": 64}]:
+        layers += [Layer("dense", {"units": int(layer["units"])}), *blocks.post()]
+    return layers
+
+
 def _sequence_head(arch: dict[str, Any], blocks: _Blocks, default: str = "global_max") -> list[Layer]:
     """Global pooling over the steps (unless ``head`` is 'last'), then an optional dense layer."""
     head = arch.get("head", default)
@@ -194,6 +208,7 @@ FAMILIES: dict[str, FamilyBuilder] = {
     "cnn": _cnn,
     "resnet": _resnet,
     "text_cnn": _text_cnn,
+    "bag_of_words": _bag_of_words,
     "rnn": _rnn,
     "transformer": _transformer,
 }

@@ -12,7 +12,8 @@ own ``count_params`` of the built model:
   trainable); a transformer block's two layer norms likewise;
 - a residual block has two convolutions, a strided 1x1 projection when the stride or the width
   changes, and batch norm after each of them when its own ``batch_norm`` is set;
-- embeddings have a vector per token id, positional embeddings one per position;
+- embeddings have a vector per token id, positional embeddings one per position; a TF-IDF layer's
+  inverse document frequencies are set from the data, not trained;
 - pooling, flatten, dropout, activations and augmentation have none; ``l1``/``l2`` change nothing.
 
 The backends differ in one layer, the LSTM: Keras' has one bias vector per gate, MXNet's two
@@ -35,7 +36,7 @@ GRU_BIAS_VECTORS = 2  # on both backends
 _SEQUENCE_KINDS = ("positional_embedding", "conv1d", "pool1d", "global_pool1d", "rnn", "transformer_block")
 _IMAGE_KINDS = ("conv2d", "pool2d", "global_pool2d", "residual_block", "augment")
 # The input rank (without the batch axis) a layer kind needs; other kinds take any rank.
-INPUT_RANK = {"embedding": 1, **dict.fromkeys(_SEQUENCE_KINDS, 2), **dict.fromkeys(_IMAGE_KINDS, 3)}
+INPUT_RANK = {"embedding": 1, "tf_idf": 1, **dict.fromkeys(_SEQUENCE_KINDS, 2), **dict.fromkeys(_IMAGE_KINDS, 3)}
 
 
 def count_params(spec: ModelSpec, backend: str = "keras") -> int:
@@ -90,6 +91,8 @@ def _layer(layer: Layer, shape: Shape, lstm_bias_vectors: int) -> tuple[int, Sha
         return int(p["input_dim"]) * output_dim, (shape[0], output_dim)
     if kind == "positional_embedding":
         return int(p["sequence_length"]) * int(p["output_dim"]), shape
+    if kind == "tf_idf":
+        return 0, (int(p["vocab_size"]),)
     if kind == "rnn":
         return _rnn(p, shape, lstm_bias_vectors)
     if kind == "transformer_block":

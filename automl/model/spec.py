@@ -31,6 +31,10 @@ TEXT_LAYER_KINDS = (
     # {heads, key_dim, ff_units, dropout, norm: pre|post (post when absent), final_norm}: self-attention +
     # feed-forward; a pre-norm stack's last block sets final_norm (a layer norm on its output)
     "transformer_block",
+    # {vocab_size}: token ids -> their TF-IDF vector (vocab_size,): sub-linear counts 1 + ln(count) times
+    # the inverse document frequency of the rows it is fitted on (padding and unknown tokens weigh 0),
+    # L2-normalised, as scikit-learn's TfidfVectorizer(sublinear_tf=True)
+    "tf_idf",
 )
 LAYER_KINDS = (
     "flatten",  # {}

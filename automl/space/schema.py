@@ -129,6 +129,7 @@ ARCHITECTURES = Branches(
                 "dense_units": Number(0, 16384, integer=True),
             }
         ),
+        "bag_of_words": Tree({"n_layers": Number(1, 8, integer=True), "layer": Repeated(Tree({"units": WIDTH}))}),
         "rnn": Tree(
             {
                 "embedding_dim": EMBEDDING_DIM,

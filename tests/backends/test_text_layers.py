@@ -44,6 +44,7 @@ def tokens() -> Tokens:
 SPACE = load_space(Path(__file__).parents[1] / "spaces" / "tiny_text.yaml")
 FAMILY_CASES = {
     "mlp": {"architecture.family": "mlp"},
+    "bag_of_words": {"architecture.family": "bag_of_words"},
     "text_cnn-even-kernel": {
         "architecture.family": "text_cnn",
         "architecture.text_cnn.block.0.kernel_size": 2,
@@ -127,6 +128,7 @@ PARITY_CASES: dict[str, tuple[Layer, ...]] = {
         Layer("dense", {"units": 7}),
         Layer("global_pool1d", {"mode": "avg"}),
     ),
+    "tf-idf-dense": (Layer("tf_idf", {"vocab_size": VOCAB}), Layer("dense", {"units": 7})),
     "lstm-last": (EMBED, rnn("lstm", 4, False, False)),
     "bilstm-last": (EMBED, rnn("lstm", 4, True, False)),
     "gru-sequences": (EMBED, rnn("gru", 5, False, True), Layer("global_pool1d", {"mode": "max"})),
@@ -202,6 +204,24 @@ def test_parity_l2_penalty_covers_the_same_kernels(tokens: Tokens) -> None:
     assert penalty > 0.1  # large enough that a kernel missed on one backend would show
 
 
+def test_parity_training_a_tf_idf_model_with_l2_penalty(tokens: Tokens) -> None:
+    """The dense kernel after a TF-IDF takes the l2 penalty on both backends (MXNet fuses the two
+    layers), and the frequencies fitted on the training rows are the same: same first-epoch loss."""
+    layers = PARITY_CASES["tf-idf-dense"]
+    spec = ModelSpec((STEPS,), CLASSES, "classification", layers, OptimizerSpec("sgd", 1e-2), l2=0.05)
+    X, y = tokens[0][:64], tokens[1][:64]
+    spec = spec.with_training(batch_size=len(X), epochs=2)
+    keras_backend, mxnet_backend = get_backend("keras"), get_backend("mxnet")
+    keras_model, mxnet_model = keras_backend.build(spec), mxnet_backend.build(spec)
+    _copy_keras_weights(keras_model, mxnet_model)
+
+    keras_loss = keras_backend.fit(keras_model, spec, X, y).history["loss"]
+    mxnet_loss = mxnet_backend.fit(mxnet_model, spec, X, y).history["loss"]
+
+    np.testing.assert_allclose(mxnet_loss, keras_loss, rtol=1e-4)
+    np.testing.assert_allclose(mxnet_backend.predict(mxnet_model, X), keras_backend.predict(keras_model, X), atol=2e-5)
+
+
 def test_mxnet_early_stopping_restores_a_wide_conv1d(tokens: Tokens, tmp_path) -> None:
     """From 64 filters oneDNN keeps a Conv1D weight in its own layout after inference; restoring the
     best weights into it must still work (it failed with ``to.IsDefaultData()``)."""
@@ -224,6 +244,52 @@ def test_mxnet_early_stopping_restores_a_wide_conv1d(tokens: Tokens, tmp_path) -
     np.testing.assert_allclose(backend.predict(backend.load(tmp_path, spec), X[:40]), probabilities, atol=1e-6)
 
 
+# --------------------------------------------------------------------------- TF-IDF
+def _sklearn_tf_idf(train: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """scikit-learn's sub-linear TF-IDF of token-id rows, fitted on ``train``; padding and unknown ids dropped."""
+    from sklearn.feature_extraction.text import TfidfTransformer
+
+    def counts(rows: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(rows), VOCAB))
+        for i, row in enumerate(rows.astype(int)):
+            np.add.at(out[i], row, 1.0)
+        out[:, :2] = 0.0  # PAD, OOV
+        return out
+
+    transformer = TfidfTransformer(sublinear_tf=True).fit(counts(train))
+    return transformer.transform(counts(X)).toarray()
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+def test_tf_idf_is_scikit_learns_fitted_on_the_training_rows_each_fit(backend_name: str, tokens: Tokens) -> None:
+    """A model of a tf_idf layer and its head predicts softmax(tf_idf @ kernel + bias), where tf_idf is
+    scikit-learn's TfidfVectorizer(sublinear_tf=True) of the rows the model was last fitted on: a fit
+    on other rows (another fold, the refit) sets other frequencies. (MXNet fuses the layer with the
+    dense layer after it, so the vector is seen through the head.)"""
+    X, y = tokens
+    layers = (Layer("tf_idf", {"vocab_size": VOCAB}),)
+    spec = ModelSpec((STEPS,), CLASSES, "classification", layers, OptimizerSpec("adam", 1e-3)).with_training(epochs=1)
+    backend = get_backend(backend_name)
+    model = backend.build(spec)
+
+    for train in (slice(0, 80), slice(80, 160)):
+        backend.fit(model, spec, X[train], y[train])
+        kernel, bias = _head(backend_name, model)
+        logits = _sklearn_tf_idf(X[train], X[:40]) @ kernel + bias
+        expected = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        np.testing.assert_allclose(backend.predict(model, X[:40]), expected, atol=1e-5)
+    assert backend.count_params(model) == (VOCAB + 1) * CLASSES  # the frequencies are not trained
+    backend.release()
+
+
+def _head(backend_name: str, model: Any) -> tuple[np.ndarray, np.ndarray]:
+    """The (vocab_size, classes) kernel and the bias of the dense layer after the TF-IDF."""
+    if backend_name == "keras":
+        return model.layers[-1].kernel.numpy(), model.layers[-1].bias.numpy()
+    block = model.body[0]
+    return block.weight.data().asnumpy().T, block.bias.data().asnumpy()
+
+
 def test_text_layer_on_the_wrong_input_fails_the_trial_on_mxnet() -> None:
     from automl.errors import TrialFailed
 
@@ -236,6 +302,10 @@ def test_text_layer_on_the_wrong_input_fails_the_trial_on_mxnet() -> None:
     )
     with pytest.raises(TrialFailed, match=r"conv1d.*needs a sequence of shape \(steps, channels\)"):
         get_backend("mxnet").build(spec)
+    tf_idf = Layer("tf_idf", {"vocab_size": VOCAB})
+    spec = ModelSpec((STEPS,), CLASSES, "classification", (tf_idf, Layer("dropout", {"rate": 0.1})), spec.optimizer)
+    with pytest.raises(TrialFailed, match="a tf_idf layer must be followed by a dense layer, not 'dropout'"):
+        get_backend("mxnet").build(spec)
 
 
 # --------------------------------------------------------------------------- weight transfer (Keras layout -> Gluon)
@@ -244,7 +314,9 @@ def _randomize_keras_weights(keras_model: Any) -> None:
     rng = np.random.default_rng(0)
     for variable in keras_model.weights:
         shape, path = tuple(variable.shape), variable.path
-        if path.endswith(("embeddings", "positions")):
+        if path.endswith("idf"):
+            variable.assign(rng.uniform(0.5, 3.0, shape).astype(np.float32))
+        elif path.endswith(("embeddings", "positions")):
             variable.assign(rng.normal(0.0, 1.0, shape).astype(np.float32))
         elif path.endswith("gamma"):
             variable.assign(rng.uniform(0.5, 1.5, shape).astype(np.float32))

@@ -95,6 +95,7 @@ CASES = {
         Layer("transformer_block", {"heads": 1, "key_dim": 4, "ff_units": 5, "norm": "pre", "final_norm": True}),
         Layer("global_pool1d", {"mode": "max"}),
     ),
+    "text-tf-idf-dense": spec((STEPS,), Layer("tf_idf", {"vocab_size": VOCAB}), Layer("dense", {"units": 4})),
     "lstm-last": spec((STEPS,), EMBEDDING, rnn("lstm", 5)),
     "lstm-bidirectional-stacked": spec(
         (STEPS,), EMBEDDING, rnn("lstm", 5, bidirectional=True, return_sequences=True), rnn("lstm", 3, True)

@@ -1,4 +1,4 @@
-"""Text families (mlp on text, text_cnn, rnn, transformer): layers built from a configuration, the
+"""Text families (mlp on text, bag_of_words, text_cnn, rnn, transformer): layers built from a configuration, the
 failures on non-text data, and the shipped text space."""
 
 from __future__ import annotations
@@ -42,6 +42,13 @@ def test_mlp_on_text_averages_token_embeddings() -> None:
     assert kinds(spec)[2:] == ["dense", "activation"]
     # without a vocabulary (tabular rows) the mlp is unchanged
     assert kinds(build(config({"family": "mlp", "layer": [{"units": 8}]}), vocab_size=None)) == ["dense", "activation"]
+
+
+def test_bag_of_words_is_dense_layers_over_the_tf_idf_vector() -> None:
+    spec = build(config({"family": "bag_of_words", "layer": [{"units": 32}, {"units": 8}]}, dropout=0.3))
+    assert spec.layers[0] == Layer("tf_idf", {"vocab_size": VOCAB})
+    assert kinds(spec)[1:] == ["dense", "activation", "dropout"] * 2
+    assert [layer.params["units"] for layer in spec.layers if layer.kind == "dense"] == [32, 8]
 
 
 def test_text_cnn_halves_the_sequence_per_block_and_pools_globally() -> None:
@@ -112,7 +119,7 @@ def test_a_pre_norm_transformer_stack_ends_with_a_final_norm() -> None:
     assert [(block["norm"], block["final_norm"]) for block in blocks] == [("pre", False), ("pre", False), ("pre", True)]
 
 
-@pytest.mark.parametrize("family", ["text_cnn", "rnn", "transformer"])
+@pytest.mark.parametrize("family", ["bag_of_words", "text_cnn", "rnn", "transformer"])
 def test_text_families_fail_the_trial_on_other_data(family: str) -> None:
     with pytest.raises(TrialFailed, match=rf"the '{family}' family needs text input.*vocab_size None"):
         build(config({"family": family}), vocab_size=None)
@@ -137,6 +144,7 @@ def test_the_shipped_text_space_default_is_a_text_cnn() -> None:
         ("{family: transformer, norm: sandwich}", "unknown norm 'sandwich'; allowed: pre, post"),
         ("{family: text_cnn, head: flatten}", "unknown head 'flatten'; allowed: global_avg, global_max"),
         ("{family: rnn, pooling: max}", "unknown key 'pooling'"),
+        ("{family: bag_of_words, embedding_dim: 8}", "unknown key 'embedding_dim'"),
     ],
 )
 def test_the_schema_rejects_what_the_text_families_do_not_understand(architecture: str, message: str) -> None:

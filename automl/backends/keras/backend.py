@@ -27,7 +27,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 
 from automl.backends.keras.augment import RandomAffine  # noqa: E402 - after the clear error for a missing Keras
 from automl.backends.keras.losses import keras_loss  # noqa: E402
-from automl.backends.keras.text import text_layer  # noqa: E402
+from automl.backends.keras.text import adapt_to, text_layer  # noqa: E402
 
 # A small model's training step takes a few milliseconds, not much more than Keras takes to call it,
 # and Keras's validation pass (``validation_data``) builds a data pipeline and its iterator every
@@ -195,6 +195,7 @@ class KerasBackend(BaseBackend):
                 monitor="val_loss", patience=spec.early_stopping_patience, restore_best_weights=True
             )
             callbacks.append(early)
+        adapt_to(model, X)
         history = model.fit(
             X,
             y,

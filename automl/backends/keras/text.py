@@ -12,11 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 import keras
+import numpy as np
 
+from automl.data.text import inverse_document_frequency
 from automl.model.spec import Layer
 
 EMBEDDING_INIT = 0.05  # Keras' Embedding default: uniform in [-0.05, 0.05]
 LAYER_NORM_EPSILON = 1e-3  # Keras' LayerNormalization default
+NORM_EPSILON = 1e-12  # a text without known tokens keeps a zero vector
 
 
 @keras.saving.register_keras_serializable(package="automl")
@@ -41,6 +44,45 @@ class PositionalEmbedding(keras.layers.Layer):
         return {**super().get_config(), "sequence_length": self.sequence_length, "output_dim": self.output_dim}
 
 
+@keras.saving.register_keras_serializable(package="automl")
+class TfIdf(keras.layers.Layer):
+    """Token ids -> their L2-normalised TF-IDF vector, ``(1 + ln count) * idf`` per token id.
+
+    ``idf`` is a non-trainable weight: ``adapt`` sets it from the rows a model is fitted on (the
+    backend's ``fit`` does, each fold and each refit), and it is saved with the model.
+    """
+
+    def __init__(self, vocab_size: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.vocab_size = vocab_size
+        self.counts = keras.layers.CategoryEncoding(vocab_size, output_mode="count")
+
+    def build(self, input_shape: Any) -> None:
+        self.idf = self.add_weight(shape=(self.vocab_size,), initializer="ones", trainable=False, name="idf")
+
+    def adapt(self, token_ids: np.ndarray) -> None:
+        self.idf.assign(inverse_document_frequency(token_ids, self.vocab_size))
+
+    def call(self, inputs: Any) -> Any:
+        ops = keras.ops
+        counts = self.counts(ops.cast(inputs, "int32"))
+        weights = ops.where(counts > 0, 1.0 + ops.log(ops.maximum(counts, 1.0)), 0.0) * self.idf
+        return weights / ops.sqrt(ops.sum(ops.square(weights), axis=-1, keepdims=True) + NORM_EPSILON)
+
+    def compute_output_shape(self, input_shape: Any) -> tuple[Any, int]:
+        return (input_shape[0], self.vocab_size)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "vocab_size": self.vocab_size}
+
+
+def adapt_to(model: keras.Model, X: np.ndarray) -> None:
+    """Fit the data-dependent layers of ``model`` (its ``TfIdf``) to the rows it is about to train on."""
+    for layer in model.layers:
+        if isinstance(layer, TfIdf):
+            layer.adapt(X)
+
+
 def text_layer(layer: Layer, regularizer: Any) -> Callable[[Any], Any]:
     """The Keras layer (or functional block) of one sequence layer kind."""
     p, kind = layer.params, layer.kind
@@ -63,6 +105,8 @@ def text_layer(layer: Layer, regularizer: Any) -> Callable[[Any], Any]:
         return keras.layers.Bidirectional(rnn) if p.get("bidirectional") else rnn
     if kind == "transformer_block":
         return _transformer_block(p, regularizer)
+    if kind == "tf_idf":
+        return TfIdf(int(p["vocab_size"]))
     raise ValueError(f"the Keras backend cannot build layer kind {kind!r}")
 
 

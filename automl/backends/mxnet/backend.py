@@ -26,7 +26,7 @@ from automl.backends.base import BaseBackend, EpochCallback, FitResult, class_we
 from automl.backends.mxnet._import import import_mxnet
 from automl.backends.mxnet.losses import sample_losses
 from automl.backends.mxnet.optimizers import keras_optimizer
-from automl.backends.mxnet.text import text_blocks
+from automl.backends.mxnet.text import TfIdfDense, adapt_to, fix_loaded_idf, text_blocks, tf_idf_dense
 from automl.errors import TrialFailed
 from automl.model.spec import BATCH_NORM_MOMENTUM, LEAKY_RELU_SLOPE, TEXT_LAYER_KINDS, Layer, ModelSpec
 
@@ -165,7 +165,7 @@ def _kernels(network: SpecNetwork) -> list[gluon.Parameter]:
 
     def walk(block: nn.Block) -> None:
         for child in block._children.values():
-            if isinstance(child, nn.Dense | nn.Conv1D | nn.Conv2D):
+            if isinstance(child, nn.Dense | nn.Conv1D | nn.Conv2D | TfIdfDense):
                 kernels.append(child.weight)
             walk(child)
 
@@ -360,12 +360,19 @@ class MXNetBackend(BaseBackend):
         shape = tuple(int(d) for d in spec.input_shape)
         if len(shape) == 3:
             body.add(_ToChannelsFirst())
-        for layer in spec.layers:
-            blocks, shape = _layer_blocks(layer, shape)
+        head = Layer("dense", {"units": spec.n_outputs if spec.problem_type == "classification" else 1})
+        layers, index = [*spec.layers, head], 0
+        while index < len(layers):
+            layer = layers[index]
+            if layer is head and len(shape) != 1:
+                raise TrialFailed(f"the output head needs flat features; the last layer gives shape {shape}")
+            if layer.kind == "tf_idf":  # one block with the dense layer after it (the head when none): TfIdfDense
+                blocks, shape = tf_idf_dense(layer, layers[index + 1], shape)
+                index += 2
+            else:
+                blocks, shape = _layer_blocks(layer, shape)
+                index += 1
             body.add(*blocks)
-        if len(shape) != 1:
-            raise TrialFailed(f"the output head needs flat features; the last layer gives shape {shape}")
-        body.add(_dense(spec.n_outputs if spec.problem_type == "classification" else 1, shape))
         network = SpecNetwork(body, classification=spec.problem_type == "classification")
         # Keras' glorot_uniform: U(-sqrt(6 / (fan_in + fan_out)), +...); biases start at zero.
         network.initialize(mx.init.Xavier(rnd_type="uniform", factor_type="avg", magnitude=3), ctx=self._ctx)
@@ -390,6 +397,7 @@ class MXNetBackend(BaseBackend):
             if validation is not None and spec.early_stopping_patience
             else None
         )
+        adapt_to(model, X)
         X_nd, y_nd = self._array(X), self._array(y)
         weights = class_weights(spec, y)
         w_nd = None if weights is None else self._array(np.array([weights[int(c)] for c in y]))
@@ -489,6 +497,7 @@ class MXNetBackend(BaseBackend):
             network = gluon.SymbolBlock.imports(
                 str(directory / SYMBOL_FILE), [INPUT_NAME], str(directory / PARAMS_FILE), ctx=self._ctx
             )
+        fix_loaded_idf(network)
         network.hybridize()
         return network
 

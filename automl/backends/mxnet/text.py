@@ -10,9 +10,13 @@ GRUs match: Keras' default ``reset_after=True`` GRU has both bias vectors too.
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
+import numpy as np
+
 from automl.backends.mxnet._import import import_mxnet
+from automl.data.text import inverse_document_frequency
 from automl.errors import TrialFailed
 from automl.model.spec import Layer
 
@@ -22,6 +26,7 @@ from mxnet.gluon import nn  # noqa: E402
 
 EMBEDDING_INIT = 0.05  # Keras' Embedding default: uniform in [-0.05, 0.05]
 LAYER_NORM_EPSILON = 1e-3  # Keras' LayerNormalization default
+NORM_EPSILON = 1e-12  # a text without known tokens keeps a zero vector
 
 
 class _PositionalEmbedding(nn.HybridBlock):
@@ -34,6 +39,62 @@ class _PositionalEmbedding(nn.HybridBlock):
 
     def hybrid_forward(self, F: Any, x: Any, positions: Any) -> Any:
         return F.broadcast_add(x, F.expand_dims(positions, axis=0))
+
+
+class TfIdfDense(nn.HybridBlock):
+    """A ``tf_idf`` layer and the dense layer after it as one block, equal to the Keras backend's
+    ``TfIdf`` then ``Dense``: ``idf`` has no gradient (``adapt`` sets it from the rows the network is
+    fitted on); ``weight`` and ``bias`` are the dense layer's, in its layout.
+
+    The (batch, vocab_size) TF-IDF vector is never built (a one-hot sum over it is ~50x slower than
+    the rest of a step in MXNet): each position's token weighs ``(1 + ln count) * idf / count / norm``
+    (its count in its text), and the dense output is the sum of the weighted kernel rows of the tokens.
+    """
+
+    def __init__(self, vocab_size: int, units: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.vocab_size, self.units = vocab_size, units
+        self.idf = self.params.get("idf", shape=(vocab_size,), init=mx.init.One(), grad_req="null")
+        self.weight = self.params.get("weight", shape=(units, vocab_size))  # the network's glorot init, as Dense
+        self.bias = self.params.get("bias", shape=(units,), init=mx.init.Zero())
+
+    def adapt(self, token_ids: np.ndarray) -> None:
+        self.idf.set_data(mx.nd.array(inverse_document_frequency(token_ids, self.vocab_size)))
+
+    def hybrid_forward(self, F: Any, x: Any, idf: Any, weight: Any, bias: Any) -> Any:
+        counts = F.sum(F.broadcast_equal(F.expand_dims(x, 2), F.expand_dims(x, 1)), axis=2)  # (batch, steps)
+        token_weights = (1.0 + F.log(counts)) * F.take(idf, x)  # padding and unknown tokens: idf 0
+        norm = F.sqrt(F.sum(F.square(token_weights) / counts, axis=1, keepdims=True) + NORM_EPSILON)
+        coefficients = F.broadcast_div(token_weights / counts, norm)
+        rows = F.Embedding(x, F.transpose(weight), input_dim=self.vocab_size, output_dim=self.units)
+        out = F.reshape(F.batch_dot(F.expand_dims(coefficients, 1), rows), shape=(0, -1))  # (batch, units)
+        return F.broadcast_add(out, bias)
+
+
+def tf_idf_dense(tf_idf: Layer, dense: Layer, shape: tuple[int, ...]) -> tuple[list[nn.HybridBlock], tuple[int, ...]]:
+    """The block of a ``tf_idf`` layer fused with the ``dense`` layer after it, and its output shape."""
+    if len(shape) != 1:
+        raise TrialFailed(f"tf_idf needs token ids of shape (sequence_length,), got {shape}")
+    if dense.kind != "dense":
+        raise TrialFailed(f"on the MXNet backend a tf_idf layer must be followed by a dense layer, not {dense.kind!r}")
+    units = int(dense.params["units"])
+    return [TfIdfDense(int(tf_idf.params["vocab_size"]), units)], (units,)
+
+
+def fix_loaded_idf(network: nn.Block) -> None:
+    """An exported graph forgets which parameters have no gradient: mark the loaded ``_TfIdf``
+    frequencies so again (they are set from data, not trained, and not counted as trainable)."""
+    for name, param in network.collect_params().items():
+        if re.fullmatch(r"tfidfdense\d+_idf", name):
+            param.grad_req = "null"
+
+
+def adapt_to(network: nn.Block, X: np.ndarray) -> None:
+    """Fit the data-dependent blocks of ``network`` (its ``_TfIdf``) to the rows it is about to train on."""
+    for child in network._children.values():
+        if isinstance(child, TfIdfDense):
+            child.adapt(X)
+        adapt_to(child, X)
 
 
 class _Conv1D(nn.HybridBlock):

@@ -82,7 +82,7 @@ def tf_idf_dense(tf_idf: Layer, dense: Layer, shape: tuple[int, ...]) -> tuple[l
 
 
 def fix_loaded_idf(network: nn.Block) -> None:
-    """An exported graph forgets which parameters have no gradient: mark the loaded ``_TfIdf``
+    """An exported graph forgets which parameters have no gradient: mark the loaded ``TfIdfDense``
     frequencies so again (they are set from data, not trained, and not counted as trainable)."""
     for name, param in network.collect_params().items():
         if re.fullmatch(r"tfidfdense\d+_idf", name):
@@ -90,7 +90,7 @@ def fix_loaded_idf(network: nn.Block) -> None:
 
 
 def adapt_to(network: nn.Block, X: np.ndarray) -> None:
-    """Fit the data-dependent blocks of ``network`` (its ``_TfIdf``) to the rows it is about to train on."""
+    """Fit the data-dependent blocks of ``network`` (its ``TfIdfDense``) to the rows it is about to train on."""
     for child in network._children.values():
         if isinstance(child, TfIdfDense):
             child.adapt(X)

@@ -62,7 +62,7 @@ def inverse_document_frequency(token_ids: np.ndarray, vocab_size: int) -> np.nda
     ids = np.asarray(token_ids).astype(np.int64)
     if ids.size and (ids.min() < 0 or ids.max() >= vocab_size):
         raise ValueError(f"token ids must lie in [0, {vocab_size}); got {ids.min()} to {ids.max()}")
-    rows = np.repeat(np.arange(len(ids)), ids.shape[1]) if ids.ndim == 2 else np.zeros(0, dtype=np.int64)
+    rows = np.repeat(np.arange(len(ids)), ids.shape[1])  # ids: (texts, sequence_length)
     pairs = np.unique(rows * vocab_size + ids.reshape(-1))  # each (row, token) once
     document_frequency = np.bincount(pairs % vocab_size, minlength=vocab_size)
     idf = np.log((1.0 + len(ids)) / (1.0 + document_frequency)) + 1.0

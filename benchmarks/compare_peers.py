@@ -16,7 +16,8 @@ from a git worktree that is made on first use (``--main-tree``). ``--tasks disto
 larger image set automl was never tuned on (10,000 generated 28x28 images, peer_space.py), for
 ``automl-3-folds`` against ``automl-5-folds`` and the peers (``automl-main`` cannot run there:
 99e8542 has no space for it). ``--tasks package-docs`` is a text set automl's text space was never
-tuned on (docstrings of installed packages labelled by topic, peer_space.py).
+tuned on (docstrings of installed packages labelled by topic, peer_space.py); ``--tasks affairs`` a
+table it was never tuned on (statsmodels' affairs survey, peer_space.py).
 
 The report prints, per task, each tool's mean ± std over seeds, then the goals with paired
 differences (by seed) and their 95 % t-intervals.
@@ -47,7 +48,7 @@ TOOLS = (
     "optuna",
 )
 OWN_TOOLS = tuple(t for t in TOOLS if t.startswith("automl") and t != "automl-main")  # this checkout's automl
-TASKS = ("image", "tabular", "text", "distorted-digits", "package-docs")
+TASKS = ("image", "tabular", "text", "distorted-digits", "package-docs", "affairs")
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS = BENCH_DIR / "results" / "peers"
 MAIN_COMMIT = "99e8542"

@@ -16,7 +16,10 @@ Every tool sees the same train/test split (stratified 20% test, split seed 0):
 
 ``package-docs`` is a second text set, which automl's defaults and spaces were never tuned on:
 docstrings of installed third-party packages (numpy, scipy, pandas, scikit-learn, SQLAlchemy),
-labelled by what the package is for (``PACKAGE_TOPICS``).
+labelled by what the package is for (``PACKAGE_TOPICS``). ``affairs`` is a second table, which
+automl's tabular space was never tuned on: the survey of Fair (1978) that ships with statsmodels,
+6,366 married women, 8 features (age, years married, children, religiousness, education,
+occupations, rating of the marriage), labelled by whether they reported an affair (32 %).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ TASK_OF = {  # data set -> task
     "text": "text",
     "package-docs": "text",
     "distorted-digits": "image",
+    "affairs": "tabular",
 }
 PACKAGE_TOPICS = {
     "arrays": (
@@ -102,7 +106,7 @@ class Split:
 
 
 def load_split(name: str) -> Split:
-    """A data set (a task's built-in data, ``package-docs`` or ``distorted-digits``), split 80/20
+    """A data set (a task's built-in data, ``package-docs``, ``distorted-digits`` or ``affairs``), split 80/20
     stratified (split seed 0)."""
     task = TASK_OF.get(name)
     if name == "image":
@@ -124,6 +128,12 @@ def load_split(name: str) -> Split:
         X, y = package_docs()
     elif name == "distorted-digits":
         X, y = distorted_digits()
+    elif name == "affairs":
+        from statsmodels.datasets import fair
+
+        table = fair.load_pandas().data
+        y = (table.pop("affairs") > 0).to_numpy().astype(np.int64)
+        X = table.to_numpy().astype(np.float32)
     else:
         raise ValueError(f"unknown data set {name!r}; use one of {', '.join(TASK_OF)}")
     X_train, X_test, y_train, y_test = train_test_split(

@@ -39,9 +39,7 @@ def _mlp(arch: dict[str, Any], input_shape: tuple[int, ...], blocks: _Blocks) ->
         layers = [*_embedding(arch, input_shape, blocks, "mlp"), Layer("global_pool1d", {"mode": "avg"})]
     else:
         layers = [Layer("flatten")] if len(input_shape) > 1 else []
-    for layer in arch.get("layer") or [{"units": 128}]:
-        layers += [Layer("dense", {"units": int(layer["units"])}), *blocks.post()]
-    return layers
+    return layers + _dense_layers(arch, blocks, units=128)
 
 
 def _cnn(arch: dict[str, Any], input_shape: tuple[int, ...], blocks: _Blocks) -> list[Layer]:
@@ -131,8 +129,16 @@ def _bag_of_words(arch: dict[str, Any], input_shape: tuple[int, ...], blocks: _B
             "the 'bag_of_words' family needs text input (token ids of shape (sequence_length,) and a vocabulary "
             f"size); this data has shape {input_shape} and vocab_size {blocks.vocab_size}"
         )
-    layers = [Layer("tf_idf", {"vocab_size": blocks.vocab_size})]
-    for layer in arch.get("layer") or [{"units": 64}]:
+    return [Layer("tf_idf", {"vocab_size": blocks.vocab_size}), *_dense_layers(arch, blocks, units=64)]
+
+
+def _dense_layers(arch: dict[str, Any], blocks: _Blocks, units: int) -> list[Layer]:
+    """The hidden dense layers of ``arch["layer"]``, each followed by the shared blocks; none when it
+    is empty (``n_layers: 0``: a linear model, the output head right on the features); without a
+    ``layer`` group, ``n_layers`` (default 1) layers of ``units``."""
+    stack = arch["layer"] if "layer" in arch else [{"units": units}] * int(arch.get("n_layers", 1))
+    layers: list[Layer] = []
+    for layer in stack:
         layers += [Layer("dense", {"units": int(layer["units"])}), *blocks.post()]
     return layers
 

@@ -84,7 +84,7 @@ ARCHITECTURES = Branches(
     {
         "mlp": Tree(
             {
-                "n_layers": Number(1, 32, integer=True),
+                "n_layers": Number(0, 32, integer=True),  # 0: no hidden layer, a linear model
                 "layer": Repeated(Tree({"units": WIDTH})),
                 "embedding_dim": EMBEDDING_DIM,
                 "batch_norm": BOOL,
@@ -129,7 +129,7 @@ ARCHITECTURES = Branches(
                 "dense_units": Number(0, 16384, integer=True),
             }
         ),
-        "bag_of_words": Tree({"n_layers": Number(1, 8, integer=True), "layer": Repeated(Tree({"units": WIDTH}))}),
+        "bag_of_words": Tree({"n_layers": Number(0, 8, integer=True), "layer": Repeated(Tree({"units": WIDTH}))}),
         "rnn": Tree(
             {
                 "embedding_dim": EMBEDDING_DIM,

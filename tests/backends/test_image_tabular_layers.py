@@ -281,6 +281,25 @@ def test_parity_training_steps_with_l1_l2_and_class_weights(digits: Digits) -> N
         np.testing.assert_allclose(mxnet_kernel.T, keras_kernel, atol=1e-5)
 
 
+def test_a_linear_model_learns_a_linear_boundary_saves_and_loads(backend: BaseBackend, tmp_path: Path) -> None:
+    """``n_layers: 0``: no hidden layer, logistic regression on the features, trained like any model."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 6)).astype(np.float32)
+    y = (X @ np.array([1.5, -2.0, 1.0, 0.0, 0.5, 0.0]) > 0).astype(np.int64)
+    config = _config({"family": "mlp", "n_layers": 0, "layer": []}, batch_norm=False, dropout=0.2)
+    config["training"]["epochs"] = 20
+    spec = build_spec(config, input_shape=(6,), n_outputs=2, problem_type="classification")
+    assert spec.layers == ()
+    model = backend.build(spec)
+    assert backend.count_params(model) == 6 * 2 + 2
+    backend.fit(model, spec, X[:300], y[:300])
+
+    predicted = backend.predict(model, X[300:])
+    assert np.mean(predicted.argmax(axis=1) == y[300:]) > 0.9
+    backend.save(model, spec, tmp_path / "linear")
+    np.testing.assert_allclose(backend.predict(backend.load(tmp_path / "linear", spec), X[300:]), predicted, atol=1e-6)
+
+
 # --------------------------------------------------------------------------- spaces and specs
 @pytest.mark.parametrize("space", ["image", "tabular", SPACES / "tiny_tabular.yaml", SPACES / "tiny_image_resnet.yaml"])
 def test_spaces_load_and_their_defaults_build(space: Any) -> None:
@@ -301,7 +320,9 @@ def test_tabular_space_searches_what_it_promises() -> None:
     configs = [space.sample(study.ask()) for _ in range(30)]
     depths = {len(config["architecture"]["layer"]) for config in configs}
     specs = [build_spec(c, input_shape=(12,), n_outputs=2, problem_type="classification") for c in configs]
-    assert depths == {1, 2, 3, 4}
+    assert depths == {0, 1, 2, 3, 4}
+    linear = [spec for spec, config in zip(specs, configs, strict=True) if not config["architecture"]["layer"]]
+    assert all(spec.layers == () for spec in linear)  # the head right on the features: a linear model
     assert {spec.class_weight for spec in specs} == {None, "balanced"}
     assert len({spec.l1 for spec in specs}) > 1
     assert {config["regularization"]["batch_norm"] for config in configs} == {True, False}

@@ -55,6 +55,15 @@ def test_mlp_default_layer() -> None:
     assert spec.layers[0] == Layer("dense", {"units": 128})
 
 
+def test_mlp_depth_without_a_layer_group_and_depth_zero() -> None:
+    """``n_layers`` alone gives that many default layers; ``n_layers: 0`` none (a linear model:
+    the head on the flattened input)."""
+    three = build(config({"family": "mlp", "n_layers": 3}), input_shape=(5,))
+    assert kinds(three.layers) == ["dense", "activation"] * 3
+    assert build(config({"family": "mlp", "n_layers": 0, "layer": []}), input_shape=(5,)).layers == ()
+    assert kinds(build(config({"family": "mlp", "n_layers": 0, "layer": []})).layers) == ["flatten"]
+
+
 # --------------------------------------------------------------------------- cnn
 def test_cnn_layer_order() -> None:
     arch = {

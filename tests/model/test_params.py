@@ -96,6 +96,8 @@ CASES = {
         Layer("global_pool1d", {"mode": "max"}),
     ),
     "text-tf-idf-dense": spec((STEPS,), Layer("tf_idf", {"vocab_size": VOCAB}), Layer("dense", {"units": 4})),
+    "text-tf-idf-linear": spec((STEPS,), Layer("tf_idf", {"vocab_size": VOCAB})),
+    "linear-no-hidden-layer": spec((7,)),
     "lstm-last": spec((STEPS,), EMBEDDING, rnn("lstm", 5)),
     "lstm-bidirectional-stacked": spec(
         (STEPS,), EMBEDDING, rnn("lstm", 5, bidirectional=True, return_sequences=True), rnn("lstm", 3, True)

@@ -210,7 +210,9 @@ class Objective:
             if fold != 0 or key not in logs or epoch >= self.epochs_per_fold - 1:
                 return False
             if self.goals.multi:
-                return self._stopped(trial, None if self.racing is None else self.racing.epoch(epoch + 1, logs[key]))
+                return self._stopped(
+                    trial, None if self.racing is None else self.racing.epoch(trial.study, epoch + 1, logs[key])
+                )
             trial.report(logs[key], step=epoch)
             return self._should_stop(trial)
 

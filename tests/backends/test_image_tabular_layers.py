@@ -281,6 +281,21 @@ def test_parity_training_steps_with_l1_l2_and_class_weights(digits: Digits) -> N
         np.testing.assert_allclose(mxnet_kernel.T, keras_kernel, atol=1e-5)
 
 
+def test_a_space_may_search_depth_zero_a_linear_model() -> None:
+    space = parse_space(
+        "task: tabular\nparameters:\n  architecture:\n    family: mlp\n"
+        "    n_layers: {type: int, low: 0, high: 1}\n    layer: {repeat: n_layers, units: 8}\n"
+        "  optimizer: {name: adam, learning_rate: 0.01}\n"
+    )
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    configs = [space.sample(study.ask()) for _ in range(12)]
+    specs = {
+        len(c["architecture"]["layer"]): build_spec(c, input_shape=(5,), n_outputs=2, problem_type="classification")
+        for c in configs
+    }
+    assert specs[0].layers == () and [layer.kind for layer in specs[1].layers] == ["dense", "activation"]
+
+
 def test_a_linear_model_learns_a_linear_boundary_saves_and_loads(backend: BaseBackend, tmp_path: Path) -> None:
     """``n_layers: 0``: no hidden layer, logistic regression on the features, trained like any model."""
     rng = np.random.default_rng(0)
@@ -320,9 +335,7 @@ def test_tabular_space_searches_what_it_promises() -> None:
     configs = [space.sample(study.ask()) for _ in range(30)]
     depths = {len(config["architecture"]["layer"]) for config in configs}
     specs = [build_spec(c, input_shape=(12,), n_outputs=2, problem_type="classification") for c in configs]
-    assert depths == {0, 1, 2, 3, 4}
-    linear = [spec for spec, config in zip(specs, configs, strict=True) if not config["architecture"]["layer"]]
-    assert all(spec.layers == () for spec in linear)  # the head right on the features: a linear model
+    assert depths == {1, 2, 3, 4}
     assert {spec.class_weight for spec in specs} == {None, "balanced"}
     assert len({spec.l1 for spec in specs}) > 1
     assert {config["regularization"]["batch_norm"] for config in configs} == {True, False}

@@ -103,10 +103,18 @@ def test_racing_never_stops_a_smaller_model_because_a_bigger_one_scores_higher()
 
 
 def test_at_chance_rule_in_the_first_fold() -> None:
+    """The line lies a tenth of the way from chance to the first-fold score of the best completed
+    trial on the first metric; before any completes, at chance itself."""
     racing = ParetoRacing(Goals.from_settings(["accuracy", "n_params"], (), "classification"), chance=0.1)
-    assert racing.epoch(1, 0.1) is None  # warm-up
-    assert racing.epoch(3, 0.12).kind == "chance"
-    assert racing.epoch(3, 0.5) is None
+    study = optuna.create_study(directions=["maximize", "minimize"])
+    assert racing.epoch(study, 3, 0.12) is None
+    assert racing.epoch(study, 3, 0.1).kind == "chance"
+    for value, first_fold in ((0.9, 0.6), (0.95, 0.9)):
+        attrs = {TrialAttr.FOLD_SCORES: [first_fold, 1.0]}
+        study.add_trial(optuna.trial.create_trial(values=[value, 1000.0], user_attrs=attrs))
+    assert racing.epoch(study, 1, 0.1) is None  # warm-up
+    assert racing.epoch(study, 3, 0.17).kind == "chance"  # line 0.1 + 0.1 * (0.9 - 0.1) = 0.18
+    assert racing.epoch(study, 3, 0.19) is None
 
 
 def test_best_trial_front_and_stored_constraints() -> None:

@@ -137,12 +137,29 @@ def test_nothing_is_raced_before_a_trial_completes() -> None:
 
 
 def test_a_trial_at_chance_after_the_warm_up_stops_in_its_first_fold() -> None:
+    """The line lies a tenth of the way from chance to the incumbent's first-fold score."""
     pruner = FoldRacing(AXIS, chance=0.1, warmup_epochs=3)
-    assert not _decide(pruner, _study(), {0: 0.1, 1: 0.1})  # two epochs: still warming up
-    study = _study()
-    assert _decide(pruner, study, {0: 0.1, 1: 0.1, 2: 0.15})  # 0.15 <= 0.1 + 0.1 * 0.9
-    assert pruner.stop_of(0).kind == "chance"
-    assert not _decide(pruner, _study(), {0: 0.1, 1: 0.2, 2: 0.4})
+    assert not _decide(pruner, _study(incumbent_folds=[1.0, 0.9]), {0: 0.1, 1: 0.1})  # two epochs: warming up
+    study = _study(incumbent_folds=[1.0, 0.9])
+    assert _decide(pruner, study, {0: 0.1, 1: 0.1, 2: 0.15})  # 0.15 <= 0.1 + 0.1 * (1.0 - 0.1)
+    assert pruner.stop_of(1).kind == "chance" and "(line 0.1900)" in pruner.stop_of(1).reason
+    assert not _decide(pruner, _study(incumbent_folds=[1.0, 0.9]), {0: 0.1, 1: 0.2, 2: 0.4})
+
+
+def test_where_little_beats_chance_the_line_follows_the_incumbent() -> None:
+    """On a table with a 68 % majority where the best models score about 0.73, 0.7095 is no longer at
+    chance (it was, with the line drawn towards 1: 0.677 + 0.1 * 0.323 = 0.7093 on the fold's own rate)."""
+    pruner = FoldRacing(AXIS, chance=0.677, warmup_epochs=3)
+    assert not _decide(pruner, _study(incumbent_folds=[0.734, 0.713]), {0: 0.70, 1: 0.705, 2: 0.7095})
+    assert _decide(pruner, _study(incumbent_folds=[0.734, 0.713]), {0: 0.60, 1: 0.65, 2: 0.68})  # line 0.6827
+
+
+def test_before_any_trial_completes_only_chance_itself_is_at_chance() -> None:
+    """The first trial (the space's defaults) has nothing to measure the data by: it stops only at or
+    below the majority rate."""
+    pruner = FoldRacing(AXIS, chance=0.677, warmup_epochs=3)
+    assert not _decide(pruner, _study(), {0: 0.69, 1: 0.70, 2: 0.7095})
+    assert _decide(pruner, _study(), {0: 0.677, 1: 0.677, 2: 0.677})
 
 
 @pytest.mark.parametrize(("value", "promising"), [(0.97, True), (0.93, False)])

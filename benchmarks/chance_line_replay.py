@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-CHANCE_MARGIN = 0.1  # automl.trial.racing's
+from automl.trial.racing import chance_line
 
 
 def majority_rate(task: str) -> float:
@@ -56,8 +56,8 @@ def replay(folders: list[Path]) -> list[str]:
                     if t["number"] < trial["number"] and t["state"] == "COMPLETE" and t.get("fold_scores")
                 ]
                 incumbent = max(earlier, key=lambda t: t["value"]) if earlier else None
-                reference = incumbent["fold_scores"][0] if incumbent else chance
-                line = chance + CHANCE_MARGIN * max(0.0, reference - chance)
+                reference = incumbent["fold_scores"][0] if incumbent else None
+                line = chance_line(chance, reference)
                 last = trial["curve"][-1] if trial.get("curve") else trial["value"]
                 stops[(str(folder), task)] += 1
                 if last > line:

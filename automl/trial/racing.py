@@ -51,7 +51,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from automl.names import TrialAttr
-from automl.trial.goals import Goals, trial_values
+from automl.trial.goals import Goals, best_trial, trial_values
 
 CHANCE_MARGIN = 0.1  # accuracy within a tenth of the way from chance to the incumbent's is still at chance
 PAIRED_ALPHA = 0.05  # the paired rule stops a trial less likely than this to end ahead of the incumbent
@@ -220,10 +220,15 @@ def at_chance(
     None before any trial completed: at most ``chance`` itself)."""
     if chance is None or epoch < warmup_epochs:
         return None
-    line = chance + CHANCE_MARGIN * max(0.0, (reference if reference is not None else chance) - chance)
+    line = chance_line(chance, reference)
     if value <= line:
         return Stop(f"at chance: validation accuracy {value:.4f} after {epoch} epochs (line {line:.4f})", "chance")
     return None
+
+
+def chance_line(chance: float, reference: float | None) -> float:
+    """The at-chance line: ``CHANCE_MARGIN`` of the way from ``chance`` to ``reference`` (chance itself without one)."""
+    return chance + CHANCE_MARGIN * max(0.0, (reference if reference is not None else chance) - chance)
 
 
 def first_fold_score(incumbent: FrozenTrial | None) -> float | None:
@@ -252,11 +257,7 @@ class ParetoRacing:
     def epoch(self, study: optuna.Study, epoch: int, value: float) -> Stop | None:
         """The at-chance rule, its line drawn towards the first-fold score of the best completed
         trial on the first metric."""
-        maximize = self.goals.metric.direction == "maximize"
-        completed = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-        scored = [t for t in completed if t.values]
-        best = max(scored, key=lambda t: t.values[0] if maximize else -t.values[0]) if scored else None
-        return at_chance(self.chance, epoch, value, self.warmup_epochs, first_fold_score(best))
+        return at_chance(self.chance, epoch, value, self.warmup_epochs, first_fold_score(best_trial(study)))
 
     def fold(self, study: optuna.Study, own: dict[str, float], mean: float, fold: int) -> Stop | None:
         """Whether a trial whose other objectives are ``own`` (by name) stops after ``fold`` with ``mean``."""

@@ -2,13 +2,16 @@
 
 Every tool searches automl's shipped space for the task with the same first configuration and
 the same training settings (see peer_space.py and peer_runs.py), within the same wall-clock
-budget per job, one tool at a time, each in its own process, on the same train/test split. The
+budget per job, one tool at a time, each in its own process, on the same train/test split (split
+seed 0; with ``--split seed`` each seed's jobs share a test part drawn with that seed, so that the
+seeds also sample the test part instead of scoring every search on the same rows). The
 sweep is resumable: one record per (task, tool, seed) in ``--results`` (committed under
 ``benchmarks/results/peers/``); a record that exists is not run again.
 
     pip install '.[bench]'
     python benchmarks/compare_peers.py --tasks image tabular text --seeds 0 1 2 3 4        # the sweep
     python benchmarks/compare_peers.py --tasks image --seeds 0 1 --budget 120            # a quick look
+    python benchmarks/compare_peers.py --tasks text --split seed --results <folder>     # a test part per seed
     python benchmarks/compare_peers.py --report                                          # tables only
 
 ``automl-main`` is the automl of commit 99e8542 (before racing, healthy spaces and ensembles), run
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> None:
                     print(
                         f"[{time.strftime('%H:%M:%S')}] {task} {tool} seed {seed} ({args.budget:g} s) ...", flush=True
                     )
-                    record = _run_in_subprocess(tool, task, seed, args.budget, args.main_tree)
+                    record = _run_in_subprocess(tool, task, seed, args.budget, args.main_tree, args.split)
                     args.results.mkdir(parents=True, exist_ok=True)
                     path.write_text(json.dumps(record, indent=1, default=str))
     print(report(args.results) if args.against is None else against(args.results, args.against))
@@ -85,6 +88,12 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per job (automl: search + refit)")
     parser.add_argument("--results", type=Path, default=RESULTS, help="folder of the per-seed records")
     parser.add_argument("--main-tree", type=Path, default=Path(tempfile.gettempdir()) / f"automl-{MAIN_COMMIT}")
+    parser.add_argument(
+        "--split",
+        choices=("fixed", "seed"),
+        default="fixed",
+        help="test part: the same for every job (split seed 0), or drawn with each job's seed",
+    )
     parser.add_argument("--report", action="store_true", help="print the tables of the records only")
     parser.add_argument(
         "--against", type=Path, default=None, help="with --report: pair --results with this folder's runs, seed by seed"
@@ -100,8 +109,8 @@ def _run_one(args: argparse.Namespace) -> None:
     from peer_runs import RUNNERS
     from peer_space import load_split
 
-    task = args.tasks[0]
-    record = RUNNERS[args.one](task, load_split(task), args.seeds[0], args.budget)
+    task, seed = args.tasks[0], args.seeds[0]
+    record = RUNNERS[args.one](task, load_split(task, split_seed_of(args.split, seed)), seed, args.budget)
     Path(args.result).write_text(json.dumps(record, default=str))
 
 
@@ -112,8 +121,18 @@ def _main_tree(path: Path) -> Path:
     return path
 
 
-def _run_in_subprocess(tool: str, task: str, seed: int, budget: float, main_tree: Path) -> dict[str, Any]:
+def split_seed_of(split: str, seed: int) -> int:
+    """The seed of a job's train/test split: 0 for ``fixed``, the job's seed for ``seed``."""
+    from peer_space import SPLIT_SEED
+
+    return seed if split == "seed" else SPLIT_SEED
+
+
+def _run_in_subprocess(
+    tool: str, task: str, seed: int, budget: float, main_tree: Path, split: str = "fixed"
+) -> dict[str, Any]:
     base: dict[str, Any] = {"tool": tool, "task": task, "seed": seed, "budget_s": budget}
+    base["split_seed"] = split_seed_of(split, seed)
     if tool in OWN_TOOLS:  # the automl of this checkout (or of the worktree the sweep runs from)
         head = ["git", "-C", str(BENCH_DIR), "rev-parse", "--short", "HEAD"]
         base["automl_commit"] = subprocess.run(head, capture_output=True, text=True).stdout.strip()
@@ -124,7 +143,7 @@ def _run_in_subprocess(tool: str, task: str, seed: int, budget: float, main_tree
     with tempfile.TemporaryDirectory() as tmp:
         result = Path(tmp) / "result.json"
         command = [sys.executable, str(Path(__file__).resolve()), "--one", tool, "--tasks", task]
-        command += ["--seeds", str(seed), "--budget", str(budget), "--result", str(result)]
+        command += ["--seeds", str(seed), "--budget", str(budget), "--result", str(result), "--split", split]
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp)
         base["process_s"] = round(time.perf_counter() - started, 1)
@@ -161,7 +180,10 @@ def report(folder: Path) -> str:
         runs = [r for r in records if r["task"] == task and "error" not in r]
         if runs:
             seeds = sorted({r["seed"] for r in runs})
-            lines += [f"## {task} (seeds {seeds}, {runs[0]['budget_s']:g} s per job)", "", *_tool_rows(runs), ""]
+            splits = sorted({r.get("split_seed", 0) for r in runs})
+            test_part = "test part drawn per seed" if len(splits) > 1 else f"split seed {splits[0]}"
+            heading = f"## {task} (seeds {seeds}, {runs[0]['budget_s']:g} s per job, {test_part})"
+            lines += [heading, "", *_tool_rows(runs), ""]
             lines += ["goals (paired by seed, automl minus the other):", *_goals(runs)]
             failed = [f"{r['tool']} seed {r['seed']}" for r in records if r["task"] == task and "error" in r]
             lines += [f"  failed runs: {', '.join(failed)}"] if failed else []

@@ -7,7 +7,8 @@ through an adapter that turns KerasTuner's `HyperParameters` or an Optuna `Trial
 (the configuration's batch size, epoch ceiling and early-stopping patience, restoring the best
 weights). The first configuration of every tool is the space's defaults.
 
-Every tool sees the same train/test split (stratified 20% test, split seed 0):
+Every tool sees the same train/test split (stratified 20% test, split seed 0; `compare_peers.py
+--split seed` draws the test part with each job's seed instead, the same for every tool):
 - image: scikit-learn's digits, 8x8 grey images in [0, 1];
 - tabular: scikit-learn's breast cancer, standardised with the training part's statistics;
 - text: automl's built-in stdlib-docs texts; automl gets the raw texts (its vectorizer is fitted
@@ -105,9 +106,9 @@ class Split:
         return float(np.mean(self.y_test == majority))
 
 
-def load_split(name: str) -> Split:
+def load_split(name: str, split_seed: int = SPLIT_SEED) -> Split:
     """A data set (a task's built-in data, ``package-docs``, ``distorted-digits`` or ``affairs``), split 80/20
-    stratified (split seed 0)."""
+    stratified with ``split_seed`` (0 unless a benchmark draws a test part per seed)."""
     task = TASK_OF.get(name)
     if name == "image":
         from sklearn.datasets import load_digits
@@ -137,7 +138,7 @@ def load_split(name: str) -> Split:
     else:
         raise ValueError(f"unknown data set {name!r}; use one of {', '.join(TASK_OF)}")
     X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=TEST_FRACTION, stratify=y, random_state=SPLIT_SEED
+        X, y, test_size=TEST_FRACTION, stratify=y, random_state=split_seed
     )
     raw_train, raw_test, vocab_size = X_train, X_test, None
     if task == "tabular":  # every tool's MLP needs standardised features: fitted on the training part only

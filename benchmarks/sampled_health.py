@@ -8,7 +8,7 @@ trial is at chance when its score ended below the record's at-chance line
 (``automl.run.health.chance_line``, stored in the record), whether its folds completed or a
 rung or race stopped it; ``completed`` counts those that finished every fold.
 
-    python benchmarks/sampled_health.py --task text --by optimizer.name
+    python benchmarks/sampled_health.py --task text --by optimizer.name --until 9d4603f
     python benchmarks/sampled_health.py --task text --by architecture.family
 
 Asserts nothing.
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -75,10 +76,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--task", default="text", help="the records' task name (image, tabular, text, ...)")
     parser.add_argument("--by", default="optimizer.name", help="the parameter to group by, as the records name it")
     parser.add_argument("--results", type=Path, default=RESULTS)
+    parser.add_argument("--until", default=None, help="only records whose automl commit is this one or an ancestor")
     args = parser.parse_args(argv)
     found = search_records(args.results, args.task)
+    if args.until is not None:
+        found = [(path, record) for path, record in found if _is_ancestor(record.get("automl_commit"), args.until)]
     print(f"{len(found)} search records of {args.task}, from {len({path.parent.name for path, _ in found})} folders")
     print(table(tally([record for _, record in found], args.by), args.by))
+
+
+def _is_ancestor(commit: str | None, until: str) -> bool:
+    if not commit:
+        return False
+    command = ["git", "merge-base", "--is-ancestor", commit, until]
+    return subprocess.run(command, capture_output=True, cwd=Path(__file__).parent).returncode == 0
 
 
 if __name__ == "__main__":

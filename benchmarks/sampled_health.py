@@ -17,6 +17,7 @@ Asserts nothing.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import subprocess
 from collections import defaultdict
@@ -85,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     print(table(tally([record for _, record in found], args.by), args.by))
 
 
+@functools.cache  # many records share a commit: one git call each
 def _is_ancestor(commit: str | None, until: str) -> bool:
     if not commit:
         return False

@@ -166,8 +166,9 @@ def refit_final(
     With ``load_bag`` (``--final-model folds``) a trial's model is its kept fold models averaged
     instead of a refit, and the ensemble chooses among the trials that kept theirs; a trial whose
     fold models cannot be loaded is refit. The ensemble replaces the best trial when its
-    bootstrap-corrected score beats choosing the best single trial the same way
-    (``automl.refit.ensemble``). A refit trains ``refit_models`` models, averaged (``refit_trial``).
+    bootstrap-corrected score beats choosing the best single trial the same way and it beats it
+    in most of the bootstrap rounds (``automl.refit.ensemble``). A refit trains ``refit_models``
+    models, averaged (``refit_trial``).
     """
     leader = best_trial(study)
     assert leader is not None, "refit_final needs a completed trial"
@@ -199,9 +200,11 @@ def refit_final(
         len(predictions),
         time.perf_counter() - started,
     )
-    better = _better(choice.corrected_score, choice.corrected_single_score, metric)
-    if len(choice.counts) < 2 or not better:
+    if len(choice.counts) < 2 or not _better(choice.corrected_score, choice.corrected_single_score, metric):
         return handed(best, choice, "the best trial alone scores as well as an ensemble")
+    if not choice.wins_most_rounds:
+        note = f"the best trial alone: an ensemble beat it in only {choice.wins:.0%} of the bootstrap rounds"
+        return handed(best, choice, note)
     members, weights, trials = [], [], []
     trials_by_number = {t.number: t for t in study.get_trials(deepcopy=False)}
     for number, weight in choice.weights.items():

@@ -497,13 +497,15 @@ def _refit(session: SearchSession, tracker: Tracker, clock: JobClock) -> FinalMo
         tracker.log_dict(summary, "ensemble.json")
         tracker.log_metrics({k: v for k, v in summary.items() if isinstance(v, float)})
         log.info(
-            "ensemble: %s; out-of-fold %s %.4f vs %.4f for the best trial alone (bootstrap-corrected: %.4f vs %.4f)",
+            "ensemble: %s; out-of-fold %s %.4f vs %.4f for the best trial alone (bootstrap-corrected: %.4f vs %.4f; "
+            "the ensemble better in %.0f%% of the rounds)",
             final.note,
             session.parts.metric.name,
             summary["ensemble_oof_score"],
             summary["best_single_oof_score"],
             summary["ensemble_corrected_score"],
             summary["best_single_corrected_score"],
+            100 * summary["ensemble_wins"],
         )
     return final
 
@@ -545,6 +547,7 @@ def _ensemble_summary(final: FinalModel) -> dict[str, Any] | None:
         "best_single_oof_score": choice.best_single_score,
         "ensemble_corrected_score": choice.corrected_score,
         "best_single_corrected_score": choice.corrected_single_score,
+        "ensemble_wins": choice.wins,
     }
 
 

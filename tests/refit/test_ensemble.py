@@ -1,5 +1,6 @@
-"""Ensemble selection on out-of-fold predictions (Caruana et al., with replacement) and its
-bootstrap-corrected score; then an ensemble made by a real search, logged, exported and served."""
+"""Ensemble selection on out-of-fold predictions (Caruana et al., with replacement), its
+bootstrap-corrected score and the gate that hands it over only when it wins most bootstrap rounds;
+then an ensemble made by a real search, logged, exported and served."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from sklearn.datasets import load_digits
 from sklearn.metrics import accuracy_score, log_loss
 
 import automl
+from automl.data import Dataset
 from automl.names import TrialAttr
 from automl.refit.ensemble import EnsembleChoice, _scores, choose_ensemble
 from automl.refit.fitted import FittedEnsemble, load_fitted
-from automl.refit.refit import FinalModel
+from automl.refit.refit import FinalModel, refit_final
 from automl.run.search import _ensemble_summary
 from automl.tracking.tracker import Tracker
 from automl.trial.metrics import get_metric
@@ -51,6 +53,60 @@ def test_selection_mixes_complementary_trials_and_beats_the_best_alone() -> None
     # chosen on these rows, the scores are optimistic; out of bag they are lower, and the ensemble still wins
     assert choice.corrected_score <= choice.score and choice.corrected_single_score <= choice.best_single_score + 0.02
     assert choice.corrected_score > choice.corrected_single_score
+    assert choice.wins_most_rounds and choice.wins > 0.9
+
+
+def _one_row_each(n: int = 300, seed: int = 0) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Two trials, right and sure on every row but one each: trial 1 unsure and wrong on row 0,
+    trial 2 on row 1. Their average is right everywhere, better than either by one row."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    first, second = 0.8 * np.eye(3)[y] + 0.2 / 3, 0.8 * np.eye(3)[y] + 0.2 / 3
+    for trial, row in ((first, 0), (second, 1)):
+        trial[row] = 0.45 * np.eye(3)[(y[row] + 1) % 3] + 0.35 * np.eye(3)[y[row]] + 0.2 * np.eye(3)[(y[row] + 2) % 3]
+    return y, {1: first, 2: second}
+
+
+def test_an_ensemble_better_on_average_but_in_few_bootstrap_rounds_does_not_win_most() -> None:
+    """The gain lives in two rows: out of bag the ensemble wins only the rounds that leave out the
+    row its in-bag best trial gets wrong, and ties the rest; its mean gain is positive all the same."""
+    y, predictions = _one_row_each()
+    choice = choose_ensemble(predictions, y, ACCURACY, size=10)
+    assert choice.score > choice.best_single_score and choice.corrected_score > choice.corrected_single_score
+    assert 0 < choice.wins < 0.5 and not choice.wins_most_rounds
+
+
+@pytest.mark.parametrize(("make", "handed_over"), [(_complementary, "ensemble"), (_one_row_each, "best")])
+def test_the_final_model_is_the_ensemble_only_when_it_wins_most_bootstrap_rounds(make, handed_over: str) -> None:
+    y, predictions = make()
+    study = optuna.create_study(direction="maximize")
+    bags = {}
+    for number, (_, oof) in enumerate(sorted(predictions.items())):
+        run_id = f"run-{number}"
+        study.add_trial(
+            optuna.trial.create_trial(
+                value=float(_scores(ACCURACY, y, oof[None])[0]),
+                user_attrs={TrialAttr.MLFLOW_RUN_ID: run_id, TrialAttr.FOLD_MODELS: True},
+            )
+        )
+        bags[number] = FittedEnsemble([object()], [1.0], [number])  # type: ignore[list-item] - never predicts here
+    stored = {f"run-{number}": oof for number, (_, oof) in enumerate(sorted(predictions.items()))}
+    dataset = Dataset("made-up", "tabular", np.zeros((len(y), 1)), y, "classification", classes=[0, 1, 2])
+    final = refit_final(
+        study,
+        dataset,
+        ACCURACY,
+        seed=0,
+        ensemble_size=10,
+        load_out_of_fold=stored.get,
+        seconds_left=lambda: None,
+        load_bag=lambda trial: bags[trial.number],
+    )
+    assert final.choice is not None
+    if handed_over == "ensemble":
+        assert final.model is not final.best and len(final.model.members) >= 2
+    else:
+        assert final.model is final.best and "bootstrap rounds" in final.note
 
 
 def test_one_pick_is_the_best_trial_alone() -> None:
@@ -72,7 +128,7 @@ def test_vectorised_scores_are_scikit_learns() -> None:
 def test_a_best_trial_alone_of_several_models_is_one_member_with_all_the_weight() -> None:
     """An averaged refit (or fold models) handed over alone is one trial in the ensemble summary."""
     averaged = FittedEnsemble([object(), object(), object()], [1 / 3] * 3, [4, 4, 4])  # type: ignore[list-item]
-    choice = EnsembleChoice(Counter({4: 3, 2: 1}), 0.91, 4, 0.90, 0.89, 0.89)
+    choice = EnsembleChoice(Counter({4: 3, 2: 1}), 0.91, 4, 0.90, 0.89, 0.89, 0.4)
     summary = _ensemble_summary(FinalModel(averaged, averaged, choice, "the best trial alone scores as well"))
     assert summary is not None and summary["members"] == {"4": 1.0}
     assert summary["selection"] == {"4": 0.75, "2": 0.25}

@@ -80,7 +80,7 @@ def test_an_ensemble_better_on_average_but_in_few_bootstrap_rounds_does_not_win_
 def test_the_final_model_is_the_ensemble_only_when_it_wins_most_bootstrap_rounds(make, handed_over: str) -> None:
     y, predictions = make()
     study = optuna.create_study(direction="maximize")
-    bags = {}
+    bags, stored = {}, {}
     for number, (_, oof) in enumerate(sorted(predictions.items())):
         run_id = f"run-{number}"
         study.add_trial(
@@ -90,7 +90,7 @@ def test_the_final_model_is_the_ensemble_only_when_it_wins_most_bootstrap_rounds
             )
         )
         bags[number] = FittedEnsemble([object()], [1.0], [number])  # type: ignore[list-item] - never predicts here
-    stored = {f"run-{number}": oof for number, (_, oof) in enumerate(sorted(predictions.items()))}
+        stored[run_id] = oof
     dataset = Dataset("made-up", "tabular", np.zeros((len(y), 1)), y, "classification", classes=[0, 1, 2])
     final = refit_final(
         study,

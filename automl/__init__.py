@@ -18,6 +18,7 @@ from automl._version import __version__
 from automl.errors import AutoMLError, ConfigError, DataError, SearchSpaceError
 
 if TYPE_CHECKING:
+    from automl.refit.export import load_model
     from automl.refit.fitted import FittedModel
     from automl.run.promote import Promotion, promote
     from automl.run.search import SearchResult, search
@@ -31,6 +32,7 @@ _LAZY = {
     "SearchSettings": "automl.run.settings",
     "SearchConfig": "automl.run.settings",  # the name of SearchSettings before 0.2
     "FittedModel": "automl.refit.fitted",
+    "load_model": "automl.refit.export",
     "SearchSpace": "automl.space",
     "load_space": "automl.space",
     "serve": "automl.run.serve",
@@ -65,6 +67,7 @@ __all__ = [
     "SearchSpace",
     "SearchSpaceError",
     "__version__",
+    "load_model",
     "load_space",
     "promote",
     "search",

@@ -263,10 +263,7 @@ def export(
         written = _export_choice(study, out, pick, trial_number, storage, runs_dir)
     else:
         written = export_best_model(study, out, tracking_uri or default_tracking_uri(runs_dir))
-    click.echo(
-        f"exported {written.model_uri} ({written.backend}) to {out}: native model in {out / 'native'}, "
-        f"MLflow model in {out / 'mlflow_model'}"
-    )
+    click.echo(f"exported {written.model_uri} ({written.backend}) to {out}: {written.layout()}")
     costs = written.costs
     click.echo(
         f"measured here: {costs['n_params']:,.0f} parameters, {costs['model_bytes']:,.0f} bytes, "
@@ -277,14 +274,10 @@ def export(
 def _export_choice(
     study: str, out: Path, pick: str | None, trial_number: int | None, storage: str | None, runs_dir: Path
 ) -> Any:
-    import numpy as np
     import optuna
 
-    from automl.data import take
     from automl.errors import ConfigError, unknown
-    from automl.refit.export import export_fitted
-    from automl.refit.refit import refit_trial
-    from automl.run.pick import choose_trial, study_dataset
+    from automl.run.pick import choose_trial, export_choice, study_dataset
     from automl.run.study import open_storage
     from automl.stores import default_storage
 
@@ -294,11 +287,9 @@ def _export_choice(
     if study not in names:
         raise ConfigError(unknown("study", study, names))
     loaded = optuna.load_study(study_name=study, storage=opened)
-    chosen = choose_trial(loaded, pick=pick, trial=trial_number)
+    chosen = choose_trial(loaded, pick=pick, trial=trial_number)  # a bad choice fails before the data loads
     dataset, settings = study_dataset(loaded)
-    fitted = refit_trial(chosen, dataset, settings.seed, models=settings.models_per_refit)
-    example = take(dataset.X, np.arange(min(5, len(dataset.y))))
-    return export_fitted(fitted, example, out, f"trial {chosen.number} of {study}")
+    return export_choice(loaded, dataset, settings.seed, out, trial=chosen.number, models=settings.models_per_refit)
 
 
 @cli.command()

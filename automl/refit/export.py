@@ -14,12 +14,22 @@ import pandas as pd
 from automl.backends import get_backend
 from automl.errors import ConfigError, DataError
 from automl.names import Tag
-from automl.refit.fitted import FittedEnsemble, FittedModel, load_fitted
+from automl.refit.fitted import (
+    ENSEMBLE_FILE,
+    MEMBER_PREFIX,
+    META_FILE,
+    NATIVE_DIR,
+    PREPROCESSOR_FILE,
+    FittedEnsemble,
+    FittedModel,
+    load_fitted,
+)
 from automl.refit.pyfunc import save_pyfunc_model
 from automl.tracking.tracker import scoped_tracking_uri
 from automl.trial.costs import latency_ms, model_bytes
 
 COSTS_FILE = "costs.json"
+MLFLOW_DIR = "mlflow_model"
 
 
 @dataclass
@@ -29,6 +39,16 @@ class ExportedModel:
     model_uri: str
     backend: str
     costs: dict[str, float] = field(default_factory=dict)
+    out: Path = Path()
+
+    def layout(self) -> str:
+        """What the export folder holds, in words."""
+        if (self.out / ENSEMBLE_FILE).is_file():
+            members = len(json.loads((self.out / ENSEMBLE_FILE).read_text())["members"])
+            native = f"{members} members in {self.out / MEMBER_PREFIX}* (weights in {self.out / ENSEMBLE_FILE})"
+        else:
+            native = f"native model in {self.out / NATIVE_DIR}"
+        return f"{native}, MLflow model in {self.out / MLFLOW_DIR}"
 
 
 def measure_fitted(fitted: FittedModel | FittedEnsemble) -> dict[str, float]:
@@ -58,7 +78,6 @@ def export_best_model(study: str, out: Path, tracking_uri: str) -> ExportedModel
     ``FittedEnsemble.save`` does: ``ensemble.json`` and a folder per model) and the MLflow model
     in ``mlflow_model/``.
     """
-    import mlflow
     from mlflow.tracking import MlflowClient
 
     client = MlflowClient(tracking_uri)
@@ -74,27 +93,47 @@ def export_best_model(study: str, out: Path, tracking_uri: str) -> ExportedModel
     )
     if not runs:
         raise ConfigError(f"study {study!r} has no refit best model yet (no trial completed, or --no-refit)")
-    model_uri = runs[0].data.tags[Tag.MODEL_URI]
-    out.mkdir(parents=True, exist_ok=True)
-    mlflow_dir = out / "mlflow_model"
-    if mlflow_dir.exists():
-        shutil.rmtree(mlflow_dir)
+    return export_model_uri(runs[0].data.tags[Tag.MODEL_URI], out, tracking_uri)
+
+
+def export_model_uri(model_uri: str, out: Path, tracking_uri: str) -> ExportedModel:
+    """Write the automl model logged at ``model_uri`` into ``out`` as ``export_best_model`` does."""
+    import mlflow
+
+    _clear_earlier_export(out)
     with scoped_tracking_uri(tracking_uri):  # a models:/ URI is resolved through the global tracking URI
-        mlflow.artifacts.download_artifacts(model_uri, dst_path=str(mlflow_dir))
-    fitted = mlflow.pyfunc.load_model(str(mlflow_dir)).unwrap_python_model().model
+        mlflow.artifacts.download_artifacts(model_uri, dst_path=str(out / MLFLOW_DIR))
+    fitted = mlflow.pyfunc.load_model(str(out / MLFLOW_DIR)).unwrap_python_model().model
     fitted.save(out)
-    return ExportedModel(model_uri, fitted.backend, _write_costs(out, fitted))
+    return ExportedModel(model_uri, fitted.backend, _write_costs(out, fitted), out)
 
 
 def export_fitted(fitted: FittedModel | FittedEnsemble, example: Any, out: Path, source: str) -> ExportedModel:
     """Write a refit model into ``out`` as ``export_best_model`` does (``source``: where it came from)."""
-    out.mkdir(parents=True, exist_ok=True)
-    mlflow_dir = out / "mlflow_model"
-    if mlflow_dir.exists():
-        shutil.rmtree(mlflow_dir)
-    save_pyfunc_model(fitted, example, mlflow_dir)
+    _clear_earlier_export(out)
+    save_pyfunc_model(fitted, example, out / MLFLOW_DIR)
     fitted.save(out)
-    return ExportedModel(source, fitted.backend, _write_costs(out, fitted))
+    return ExportedModel(source, fitted.backend, _write_costs(out, fitted), out)
+
+
+def _clear_earlier_export(out: Path) -> None:
+    """Make ``out`` (created if missing) hold no earlier export, so that a single model written
+    over an ensemble is not read back as the ensemble; other files, and a folder that holds no
+    export, are left alone."""
+    out.mkdir(parents=True, exist_ok=True)
+    if not any((out / marker).exists() for marker in (META_FILE, ENSEMBLE_FILE, MLFLOW_DIR)):
+        return
+    for name in (MLFLOW_DIR, NATIVE_DIR, META_FILE, PREPROCESSOR_FILE, ENSEMBLE_FILE, COSTS_FILE):
+        _remove(out / name)
+    for member in out.glob(f"{MEMBER_PREFIX}*"):
+        _remove(member)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    elif path.exists() or path.is_symlink():
+        path.unlink()
 
 
 def read_inputs(path: Path) -> np.ndarray:
@@ -123,6 +162,12 @@ def read_raw_rows(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: not a readable CSV file ({str(exc).strip()})") from None
 
 
+def load_model(directory: str | Path, *, trust_pickle: bool = False) -> FittedModel | FittedEnsemble:
+    """The model in a folder written by ``automl export`` or ``SearchResult.export``:
+    ``.predict(X)`` takes what the search's data held (arrays, raw rows, texts)."""
+    return load_fitted(directory, trust_pickle=trust_pickle)
+
+
 def predict_file(model_dir: Path, data: Path, *, trust_pickle: bool = False) -> pd.DataFrame:
     """Predictions of the model in ``model_dir`` for the inputs in ``data``, one row each.
 
@@ -130,7 +175,7 @@ def predict_file(model_dir: Path, data: Path, *, trust_pickle: bool = False) -> 
     of raw rows for tabular and text models, or arrays (.npz, .npy, CSV of flattened features).
     ``trust_pickle`` lets a folder saved by automl 0.1 (a pickled preprocessor) load.
     """
-    model = load_fitted(model_dir, trust_pickle=trust_pickle)
+    model = load_model(model_dir, trust_pickle=trust_pickle)
     if data.is_dir():
         from automl.data.images import read_image_folder
 

@@ -154,6 +154,7 @@ def _json_default(value: Any) -> Any:
 
 
 ENSEMBLE_FILE = "ensemble.json"
+MEMBER_PREFIX = "member_"  # each member's folder: member_0, member_1, ...
 
 
 @dataclass
@@ -216,8 +217,8 @@ class FittedEnsemble:
         directory.mkdir(parents=True, exist_ok=True)
         entries = []
         for index, (member, weight, trial) in enumerate(zip(self.members, self.weights, self.trials, strict=True)):
-            member.save(directory / f"member_{index}")
-            entries.append({"folder": f"member_{index}", "weight": weight, "trial": trial})
+            member.save(directory / f"{MEMBER_PREFIX}{index}")
+            entries.append({"folder": f"{MEMBER_PREFIX}{index}", "weight": weight, "trial": trial})
         (directory / ENSEMBLE_FILE).write_text(json.dumps({"members": entries}, indent=2))
         return directory
 

@@ -1,5 +1,6 @@
 """Choosing a trial of a search, by conditions on its metrics and costs or by number, and refitting
-it on the search's data: ``automl export --pick`` / ``--trial`` and ``SearchResult.pick``.
+it on the search's data: ``automl export --pick`` / ``--trial``, ``SearchResult.pick`` and
+``SearchResult.export``.
 
 Only completed trials can be chosen: a trial that broke a constraint ended pruned. When several
 match the conditions, the best on the first metric wins.
@@ -7,12 +8,16 @@ match the conditions, the best on the first metric wins.
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from automl.data import Dataset
+from automl.data import Dataset, take
 from automl.errors import ConfigError
 from automl.names import StudyAttr, TrialAttr
+from automl.refit.export import ExportedModel, export_fitted
 from automl.refit.fitted import FittedEnsemble, FittedModel
 from automl.refit.refit import refit_trial
 from automl.run.session import build_search_parts
@@ -90,3 +95,19 @@ def refit_choice(
     models, averaged)."""
     chosen = choose_trial(study, pick=pick, trial=trial)
     return chosen, refit_trial(chosen, dataset, seed, models=models)
+
+
+def export_choice(
+    study: optuna.Study,
+    dataset: Dataset,
+    seed: int,
+    out: Path,
+    *,
+    pick: str | None = None,
+    trial: int | None = None,
+    models: int = 1,
+) -> ExportedModel:
+    """Refit the chosen trial (``refit_choice``) and export it into ``out`` as ``automl export`` does."""
+    chosen, fitted = refit_choice(study, dataset, seed, pick=pick, trial=trial, models=models)
+    example = take(dataset.X, np.arange(min(5, len(dataset.y))))
+    return export_fitted(fitted, example, out, f"trial {chosen.number} of {study.study_name}")

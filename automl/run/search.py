@@ -28,6 +28,7 @@ from automl.errors import EveryTrialFails
 from automl.logs import console_logging, get_logger, new_console
 from automl.names import StudyAttr, Tag, TrialAttr, host_pid
 from automl.refit.bagging import load_bag
+from automl.refit.export import ExportedModel, export_model_uri
 from automl.refit.fitted import FittedEnsemble, FittedModel
 from automl.refit.refit import BagLoader, FinalModel, log_refit_model, refit_final
 from automl.run.budget import (
@@ -45,7 +46,7 @@ from automl.run.devices import say_if_gpus_unused
 from automl.run.failfast import every_trial_fails, stop_when_every_trial_fails, stop_when_nothing_new_is_left
 from automl.run.local_moves import queue_local_moves
 from automl.run.lost import run_trials
-from automl.run.pick import refit_choice, study_dataset
+from automl.run.pick import export_choice, refit_choice, study_dataset
 from automl.run.pool import plan_workers, run_pool, wait_for_workers
 from automl.run.session import SearchSession, build_search_parts, open_search
 from automl.run.settings import SearchSettings, StudyRecord, options, signature
@@ -99,6 +100,18 @@ class SearchResult:
         dataset = self.dataset if self.dataset is not None else study_dataset(self.study)[0]
         _, fitted = refit_choice(self.study, dataset, self.seed, pick=condition, trial=trial, models=self.refit_models)
         return fitted
+
+    def export(self, out: str | Path, *, pick: str | None = None, trial: int | None = None) -> ExportedModel:
+        """Write the final model into folder ``out`` as ``automl export`` does (native format, MLflow
+        model, ``costs.json``); with ``pick`` or ``trial``, the trial ``pick`` would refit."""
+        if pick is not None or trial is not None:
+            dataset = self.dataset if self.dataset is not None else study_dataset(self.study)[0]
+            return export_choice(
+                self.study, dataset, self.seed, Path(out), pick=pick, trial=trial, models=self.refit_models
+            )
+        if self.model_uri is None:
+            raise RuntimeError("no final model (no trial completed, or refit=False)")
+        return export_model_uri(self.model_uri, Path(out), self.tracking_uri)
 
     def register(self, name: str | None = None) -> str:
         """Register the final model (as ``name``, default the study's) as the challenger; its URI."""

@@ -21,7 +21,8 @@ import automl
 from automl.data import Dataset
 from automl.names import TrialAttr
 from automl.refit.ensemble import EnsembleChoice, _scores, choose_ensemble
-from automl.refit.fitted import FittedEnsemble, load_fitted
+from automl.refit.export import export_fitted
+from automl.refit.fitted import FittedEnsemble, FittedModel, load_fitted
 from automl.refit.refit import FinalModel, refit_final
 from automl.run.search import _ensemble_summary
 from automl.tracking.tracker import Tracker
@@ -196,6 +197,8 @@ def test_an_ensemble_exports_and_predicts_from_the_command_line(
         timeout=300,
     )
     assert exported.returncode == 0, exported.stderr[-2000:]
+    members = len(ensemble_search.best_model.members)
+    assert f"{members} members in {tmp_path / 'best' / 'member_'}*" in exported.stdout
     X = (load_digits().images[600:650] / 16.0).astype(np.float32)
     np.savez(tmp_path / "new.npz", x=X)
     predicted = subprocess.run(
@@ -207,3 +210,40 @@ def test_an_ensemble_exports_and_predicts_from_the_command_line(
     assert predicted.returncode == 0, predicted.stderr[-2000:]
     labels = [int(v) for v in predicted.stdout.split()[1:]]
     assert labels == ensemble_search.best_model.predict(X[..., None]).tolist()
+
+
+def test_a_single_model_exported_over_an_ensemble_replaces_it(
+    ensemble_search: automl.SearchResult, tmp_path: Path
+) -> None:
+    ensemble = ensemble_search.best_model
+    one = ensemble.leaves()[0]
+    X = (load_digits().images[600:650] / 16.0).astype(np.float32)[..., None]
+    (tmp_path / "best").mkdir()
+    (tmp_path / "best" / "notes.txt").write_text("mine")
+    export_fitted(ensemble, X[:5], tmp_path / "best", "the ensemble")
+    written = export_fitted(one, X[:5], tmp_path / "best", "one fold model")
+    assert written.layout().startswith(f"native model in {tmp_path / 'best' / 'native'}")
+    assert not list((tmp_path / "best").glob("member_*")) and not (tmp_path / "best" / "ensemble.json").exists()
+    assert (tmp_path / "best" / "notes.txt").read_text() == "mine"
+    reloaded = load_fitted(tmp_path / "best")
+    assert isinstance(reloaded, FittedModel)
+    np.testing.assert_array_equal(reloaded.predict(X), one.predict(X))
+    served = mlflow.pyfunc.load_model(str(tmp_path / "best" / "mlflow_model")).predict(X.reshape(len(X), -1))
+    np.testing.assert_array_equal(np.asarray(served), one.predict(X))
+
+
+def test_the_python_api_exports_the_final_model_or_a_chosen_trial(
+    ensemble_search: automl.SearchResult, tmp_path: Path
+) -> None:
+    X = (load_digits().images[600:650] / 16.0).astype(np.float32)[..., None]
+    written = ensemble_search.export(tmp_path / "final")
+    assert written.model_uri == ensemble_search.model_uri
+    assert set(written.costs) == {"n_params", "model_bytes", "latency_ms"}
+    final = automl.load_model(tmp_path / "final")
+    np.testing.assert_array_equal(final.predict(X), ensemble_search.best_model.predict(X))
+    trial = ensemble_search.study.best_trial.number
+    chosen = ensemble_search.export(tmp_path / "final", trial=trial)  # a refit of the best trial replaces it
+    assert chosen.model_uri == f"trial {trial} of {ensemble_search.study.study_name}"
+    refit = automl.load_model(tmp_path / "final")
+    assert refit.predict(X).shape == (50,) and set(refit.predict(X)) <= set(range(10))
+    assert len(list((tmp_path / "final").glob("member_*"))) == len(getattr(refit, "members", []))

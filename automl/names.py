@@ -68,6 +68,7 @@ class Tag:
 
 
 BACKEND_PARAM = "backend"  # the Optuna parameter of a search over several backends
+EXPORT_MLFLOW_DIR = "mlflow_model"  # the MLflow model inside a folder automl export wrote
 
 
 def this_host() -> str:

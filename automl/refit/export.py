@@ -13,7 +13,7 @@ import pandas as pd
 
 from automl.backends import get_backend
 from automl.errors import ConfigError, DataError
-from automl.names import Tag
+from automl.names import EXPORT_MLFLOW_DIR, Tag
 from automl.refit.fitted import (
     ENSEMBLE_FILE,
     MEMBER_PREFIX,
@@ -29,7 +29,6 @@ from automl.tracking.tracker import scoped_tracking_uri
 from automl.trial.costs import latency_ms, model_bytes
 
 COSTS_FILE = "costs.json"
-MLFLOW_DIR = "mlflow_model"
 
 
 @dataclass
@@ -48,7 +47,7 @@ class ExportedModel:
             native = f"{members} members in {self.out / MEMBER_PREFIX}* (weights in {self.out / ENSEMBLE_FILE})"
         else:
             native = f"native model in {self.out / NATIVE_DIR}"
-        return f"{native}, MLflow model in {self.out / MLFLOW_DIR}"
+        return f"{native}, MLflow model in {self.out / EXPORT_MLFLOW_DIR}"
 
 
 def measure_fitted(fitted: FittedModel | FittedEnsemble) -> dict[str, float]:
@@ -102,8 +101,8 @@ def export_model_uri(model_uri: str, out: Path, tracking_uri: str) -> ExportedMo
 
     _clear_earlier_export(out)
     with scoped_tracking_uri(tracking_uri):  # a models:/ URI is resolved through the global tracking URI
-        mlflow.artifacts.download_artifacts(model_uri, dst_path=str(out / MLFLOW_DIR))
-    fitted = mlflow.pyfunc.load_model(str(out / MLFLOW_DIR)).unwrap_python_model().model
+        mlflow.artifacts.download_artifacts(model_uri, dst_path=str(out / EXPORT_MLFLOW_DIR))
+    fitted = mlflow.pyfunc.load_model(str(out / EXPORT_MLFLOW_DIR)).unwrap_python_model().model
     fitted.save(out)
     return ExportedModel(model_uri, fitted.backend, _write_costs(out, fitted), out)
 
@@ -111,7 +110,7 @@ def export_model_uri(model_uri: str, out: Path, tracking_uri: str) -> ExportedMo
 def export_fitted(fitted: FittedModel | FittedEnsemble, example: Any, out: Path, source: str) -> ExportedModel:
     """Write a refit model into ``out`` as ``export_best_model`` does (``source``: where it came from)."""
     _clear_earlier_export(out)
-    save_pyfunc_model(fitted, example, out / MLFLOW_DIR)
+    save_pyfunc_model(fitted, example, out / EXPORT_MLFLOW_DIR)
     fitted.save(out)
     return ExportedModel(source, fitted.backend, _write_costs(out, fitted), out)
 
@@ -121,9 +120,9 @@ def _clear_earlier_export(out: Path) -> None:
     over an ensemble is not read back as the ensemble; other files, and a folder that holds no
     export, are left alone."""
     out.mkdir(parents=True, exist_ok=True)
-    if not any((out / marker).exists() for marker in (META_FILE, ENSEMBLE_FILE, MLFLOW_DIR)):
+    if not any((out / marker).exists() for marker in (META_FILE, ENSEMBLE_FILE, EXPORT_MLFLOW_DIR)):
         return
-    for name in (MLFLOW_DIR, NATIVE_DIR, META_FILE, PREPROCESSOR_FILE, ENSEMBLE_FILE, COSTS_FILE):
+    for name in (EXPORT_MLFLOW_DIR, NATIVE_DIR, META_FILE, PREPROCESSOR_FILE, ENSEMBLE_FILE, COSTS_FILE):
         _remove(out / name)
     for member in out.glob(f"{MEMBER_PREFIX}*"):
         _remove(member)

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from automl.errors import ConfigError
+from automl.names import EXPORT_MLFLOW_DIR
 from automl.stores import default_tracking_uri
 
 DEFAULT_PORT = 5001  # automl ui takes 5000
 MLMODEL = "MLmodel"
 URI_SCHEMES = ("models:/", "runs:/", "file:", "s3:", "gs:", "http:", "https:")
-EXPORTED_MLFLOW_DIR = "mlflow_model"  # where automl export writes the MLflow model
 
 
 def resolve_model(model: str) -> str:
@@ -34,11 +34,11 @@ def resolve_model(model: str) -> str:
         if model.startswith("m-"):  # a logged model's id
             return f"models:/{model}"
         raise ConfigError(f"{model}: neither a model folder nor a model URI (models:/NAME@champion, runs:/…)")
-    for candidate in (path, path / EXPORTED_MLFLOW_DIR):
+    for candidate in (path, path / EXPORT_MLFLOW_DIR):
         if (candidate / MLMODEL).is_file():
             return str(candidate.resolve())
     raise ConfigError(
-        f"{path}: no MLflow model here (no {MLMODEL}, nor {EXPORTED_MLFLOW_DIR}/{MLMODEL}): use automl export"
+        f"{path}: no MLflow model here (no {MLMODEL}, nor {EXPORT_MLFLOW_DIR}/{MLMODEL}): use automl export"
     )
 
 
@@ -53,8 +53,13 @@ def server_command(model_uri: str, host: str, port: int) -> list[str]:
 
 
 def server_environment(tracking_uri: str | None, runs_dir: Path) -> dict[str, str]:
-    """The scoring server's environment: the tracking URI in a variable, never on its command line."""
-    return {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri or default_tracking_uri(runs_dir)}
+    """The scoring server's environment: the tracking URI in a variable, never on its command line;
+    no progress bar per downloaded file in its log."""
+    return {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": tracking_uri or default_tracking_uri(runs_dir),
+        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    }
 
 
 @dataclass

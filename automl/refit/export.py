@@ -37,8 +37,8 @@ class ExportedModel:
 
     model_uri: str
     backend: str
+    out: Path  # the export folder
     costs: dict[str, float] = field(default_factory=dict)
-    out: Path = Path()
 
     def layout(self) -> str:
         """What the export folder holds, in words."""
@@ -104,7 +104,7 @@ def export_model_uri(model_uri: str, out: Path, tracking_uri: str) -> ExportedMo
         mlflow.artifacts.download_artifacts(model_uri, dst_path=str(out / EXPORT_MLFLOW_DIR))
     fitted = mlflow.pyfunc.load_model(str(out / EXPORT_MLFLOW_DIR)).unwrap_python_model().model
     fitted.save(out)
-    return ExportedModel(model_uri, fitted.backend, _write_costs(out, fitted), out)
+    return ExportedModel(model_uri, fitted.backend, out, _write_costs(out, fitted))
 
 
 def export_fitted(fitted: FittedModel | FittedEnsemble, example: Any, out: Path, source: str) -> ExportedModel:
@@ -112,7 +112,7 @@ def export_fitted(fitted: FittedModel | FittedEnsemble, example: Any, out: Path,
     _clear_earlier_export(out)
     save_pyfunc_model(fitted, example, out / EXPORT_MLFLOW_DIR)
     fitted.save(out)
-    return ExportedModel(source, fitted.backend, _write_costs(out, fitted), out)
+    return ExportedModel(source, fitted.backend, out, _write_costs(out, fitted))
 
 
 def _clear_earlier_export(out: Path) -> None:

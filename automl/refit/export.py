@@ -13,6 +13,7 @@ import pandas as pd
 
 from automl.backends import get_backend
 from automl.errors import ConfigError, DataError
+from automl.logs import quiet_frameworks
 from automl.names import EXPORT_MLFLOW_DIR, Tag
 from automl.refit.fitted import (
     ENSEMBLE_FILE,
@@ -99,6 +100,7 @@ def export_model_uri(model_uri: str, out: Path, tracking_uri: str) -> ExportedMo
     """Write the automl model logged at ``model_uri`` into ``out`` as ``export_best_model`` does."""
     import mlflow
 
+    quiet_frameworks()  # no progress bar per downloaded file
     _clear_earlier_export(out)
     with scoped_tracking_uri(tracking_uri):  # a models:/ URI is resolved through the global tracking URI
         mlflow.artifacts.download_artifacts(model_uri, dst_path=str(out / EXPORT_MLFLOW_DIR))

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from automl.data import load_dataset
+from automl.logs import quiet_frameworks
 from automl.stores import default_tracking_uri
 from automl.tracking.registry import CHALLENGER, CHAMPION, Version, aliased
 from automl.tracking.registry import promote as point_champion_at_challenger
@@ -41,6 +42,7 @@ def score_on(tracking_uri: str, version: Version, task: str, data: Path, target:
     import mlflow
 
     dataset = load_dataset(task, str(data), n_splits=2, target=target)
+    quiet_frameworks()  # no progress bar per downloaded file
     with scoped_tracking_uri(tracking_uri):
         model = mlflow.pyfunc.load_model(version.uri)
     inputs = dataset.X if dataset.make_preprocessor is not None else np.asarray(dataset.X).reshape(len(dataset.X), -1)

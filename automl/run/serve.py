@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from automl.errors import ConfigError
+from automl.logs import FRAMEWORK_ENV
 from automl.names import EXPORT_MLFLOW_DIR
 from automl.stores import default_tracking_uri
 
@@ -54,12 +55,8 @@ def server_command(model_uri: str, host: str, port: int) -> list[str]:
 
 def server_environment(tracking_uri: str | None, runs_dir: Path) -> dict[str, str]:
     """The scoring server's environment: the tracking URI in a variable, never on its command line;
-    no progress bar per downloaded file in its log."""
-    return {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": tracking_uri or default_tracking_uri(runs_dir),
-        "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
-    }
+    the frameworks' output turned down as in automl's own processes (unless set otherwise)."""
+    return {**FRAMEWORK_ENV, **os.environ, "MLFLOW_TRACKING_URI": tracking_uri or default_tracking_uri(runs_dir)}
 
 
 @dataclass

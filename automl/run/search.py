@@ -97,21 +97,31 @@ class SearchResult:
     def pick(self, condition: str | None = None, *, trial: int | None = None) -> FittedModel | FittedEnsemble:
         """Refit the best completed trial meeting ``condition`` (``"accuracy>=0.98 and latency_ms<2"``;
         parsed, never evaluated), or trial number ``trial``, on the search's data."""
-        dataset = self.dataset if self.dataset is not None else study_dataset(self.study)[0]
-        _, fitted = refit_choice(self.study, dataset, self.seed, pick=condition, trial=trial, models=self.refit_models)
+        _, fitted = refit_choice(
+            self.study, self._searched_data(), self.seed, pick=condition, trial=trial, models=self.refit_models
+        )
         return fitted
 
     def export(self, out: str | Path, *, pick: str | None = None, trial: int | None = None) -> ExportedModel:
         """Write the final model into folder ``out`` as ``automl export`` does (native format, MLflow
         model, ``costs.json``); with ``pick`` or ``trial``, the trial ``pick`` would refit."""
         if pick is not None or trial is not None:
-            dataset = self.dataset if self.dataset is not None else study_dataset(self.study)[0]
             return export_choice(
-                self.study, dataset, self.seed, Path(out), pick=pick, trial=trial, models=self.refit_models
+                self.study,
+                self._searched_data(),
+                self.seed,
+                Path(out),
+                pick=pick,
+                trial=trial,
+                models=self.refit_models,
             )
         if self.model_uri is None:
             raise RuntimeError("no final model (no trial completed, or refit=False)")
         return export_model_uri(self.model_uri, Path(out), self.tracking_uri)
+
+    def _searched_data(self) -> Dataset:
+        """The data the search ran on: held since the search, or rebuilt from the study's record."""
+        return self.dataset if self.dataset is not None else study_dataset(self.study)[0]
 
     def register(self, name: str | None = None) -> str:
         """Register the final model (as ``name``, default the study's) as the challenger; its URI."""
